@@ -1,0 +1,3 @@
+namespace Microsoft.ML.RetinaNet;
+/// <summary>x</summary>
+public static class Placeholder { }
