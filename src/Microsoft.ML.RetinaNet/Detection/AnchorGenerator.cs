@@ -1,0 +1,87 @@
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.RetinaNet.Detection;
+
+/// <summary>
+/// Anchors for every cell of P3–P7, in the order the heads emit predictions (level, row, column, anchor),
+/// computed as torchvision's <c>AnchorGenerator</c>: ratio-major base anchors rounded to whole pixels,
+/// centred on the top-left corner of each cell. Results are cached per feature-map layout.
+/// </summary>
+internal sealed class AnchorGenerator : IDisposable
+{
+    private readonly AnchorOptions _options;
+    private readonly Tensor[] _baseAnchors;
+    private readonly Dictionary<string, Tensor> _cache = new();
+
+    public AnchorGenerator(AnchorOptions options)
+    {
+        options.Validate();
+        _options = options.Clone();
+        _baseAnchors = Enumerable.Range(0, AnchorOptions.LevelCount).Select(BaseAnchors).ToArray();
+    }
+
+    public int AnchorsPerLocation => _options.AnchorsPerLocation;
+
+    /// <summary>Anchor sizes size × scale for one level, as used (rounded down if asked).</summary>
+    public float[] LevelSizes(int level) => _options.Scales
+        .Select(s => _options.RoundSizesDown ? MathF.Floor(_options.Sizes[level] * s) : _options.Sizes[level] * s).ToArray();
+
+    /// <summary>(A, 4) anchors centred on the origin for one level: for each ratio, for each scale.</summary>
+    private Tensor BaseAnchors(int level)
+    {
+        using var scope = NewDisposeScope();
+        var scales = tensor(LevelSizes(level));
+        var ratios = tensor(_options.Ratios);
+        var hRatios = ratios.sqrt();
+        var wRatios = 1 / hRatios;
+        // (R, 1) * (1, S) -> (R*S)
+        var ws = (wRatios.unsqueeze(1) * scales.unsqueeze(0)).view(-1);
+        var hs = (hRatios.unsqueeze(1) * scales.unsqueeze(0)).view(-1);
+        return (stack(new[] { -ws, -hs, ws, hs }, 1) / 2).round().MoveToOuterDisposeScope();
+    }
+
+    /// <summary>(ΣHWA, 4) anchors for feature maps of the given sizes, on <paramref name="device"/>.</summary>
+    public Tensor Generate((long Height, long Width)[] levelSizes, Device device)
+    {
+        if (levelSizes.Length != AnchorOptions.LevelCount)
+            throw new ArgumentException($"Expected {AnchorOptions.LevelCount} feature levels, got {levelSizes.Length}.", nameof(levelSizes));
+        string key = device + ":" + string.Join(",", levelSizes.Select(s => $"{s.Height}x{s.Width}"));
+        lock (_cache)
+        {
+            if (_cache.TryGetValue(key, out var cached))
+                return cached;
+            using var scope = NewDisposeScope();
+            var levels = new Tensor[levelSizes.Length];
+            for (int l = 0; l < levelSizes.Length; l++)
+            {
+                var (h, w) = levelSizes[l];
+                long stride = _options.Strides[l];
+                var shiftsX = arange(0, w, dtype: ScalarType.Int64) * stride;
+                var shiftsY = arange(0, h, dtype: ScalarType.Int64) * stride;
+                var grid = meshgrid(new[] { shiftsY, shiftsX }, indexing: "ij");
+                var sy = grid[0].reshape(-1);
+                var sx = grid[1].reshape(-1);
+                // (H*W, 1, 4) + (1, A, 4) -> (H*W*A, 4)
+                var shifts = stack(new[] { sx, sy, sx, sy }, 1).to(ScalarType.Float32);
+                levels[l] = (shifts.view(-1, 1, 4) + _baseAnchors[l].view(1, -1, 4)).reshape(-1, 4);
+            }
+            var anchors = cat(levels, 0).to(device).DetachFromDisposeScope();
+            _cache[key] = anchors;
+            return anchors;
+        }
+    }
+
+    /// <summary>Anchors per level for the given layout (to split level-concatenated outputs).</summary>
+    public long[] CountsPerLevel((long Height, long Width)[] levelSizes) =>
+        levelSizes.Select(s => s.Height * s.Width * AnchorsPerLocation).ToArray();
+
+    public void Dispose()
+    {
+        foreach (var t in _baseAnchors) t.Dispose();
+        lock (_cache)
+        {
+            foreach (var t in _cache.Values) t.Dispose();
+            _cache.Clear();
+        }
+    }
+}

@@ -1,0 +1,64 @@
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.RetinaNet.Detection;
+
+/// <summary>
+/// Greedy non-maximum suppression with torchvision's semantics (a box is dropped when its IoU with a kept,
+/// higher-scoring box exceeds the threshold), computed with tensor operations: the pairwise suppression
+/// matrix is built once and the kept set is its unique fixed point, keep_j = ¬∃ i &lt; j: keep_i ∧ IoU_ij &gt; t,
+/// reached by iterating from "keep all" (each pass fixes at least one more position in score order, so it
+/// ends; in practice after a handful of passes).
+/// </summary>
+internal static class Nms
+{
+    /// <summary>Rows of the IoU matrix computed at once, to bound the float temporaries.</summary>
+    private const long BlockRows = 2048;
+
+    /// <summary>Indices of the kept boxes, in decreasing score order.</summary>
+    public static Tensor Single(Tensor boxes, Tensor scores, double iouThreshold)
+    {
+        using var scope = NewDisposeScope();
+        long n = boxes.shape[0];
+        if (n == 0)
+            return empty(0, dtype: ScalarType.Int64, device: boxes.device).MoveToOuterDisposeScope();
+        var order = scores.sort(0, descending: true, stable: true).Indices;
+        var sorted = boxes.index_select(0, order);
+        var blocks = new List<Tensor>();
+        for (long start = 0; start < n; start += BlockRows)
+        {
+            long end = Math.Min(n, start + BlockRows);
+            using var inner = NewDisposeScope();
+            blocks.Add((BoxOps.Iou(sorted.narrow(0, start, end - start), sorted) > iouThreshold).MoveToOuterDisposeScope());
+        }
+        // (N, N): suppresses[i, j] for i < j only
+        var suppresses = cat(blocks, 0).triu(1);
+        var keep = ones(n, dtype: ScalarType.Bool, device: boxes.device);
+        while (true)
+        {
+            var next = (suppresses & keep.unsqueeze(1)).any(0).logical_not();
+            if (next.equal(keep).all().item<bool>())
+                break;
+            keep = next;
+        }
+        return order.masked_select(keep).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>NMS within each class; indices of kept boxes in decreasing score order.</summary>
+    public static Tensor Batched(Tensor boxes, Tensor scores, Tensor labels, double iouThreshold)
+    {
+        using var scope = NewDisposeScope();
+        if (boxes.shape[0] == 0)
+            return empty(0, dtype: ScalarType.Int64, device: boxes.device).MoveToOuterDisposeScope();
+        var kept = new List<Tensor>();
+        var classes = labels.unique().Item1;
+        long classCount = classes.shape[0];
+        for (long c = 0; c < classCount; c++)
+        {
+            var members = nonzero(labels == classes[c]).view(-1);
+            kept.Add(members.index_select(0, Single(boxes.index_select(0, members), scores.index_select(0, members), iouThreshold)));
+        }
+        var all = cat(kept, 0);
+        var order = scores.index_select(0, all).sort(0, descending: true, stable: true).Indices;
+        return all.index_select(0, order).MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,109 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.RetinaNet.Modeling;
+
+/// <summary>
+/// The shared conv tower of a RetinaNet subnet: 4 × (conv3×3 [+ GroupNorm(32)] + ReLU), torchvision's
+/// <c>Conv2dNormActivation</c> layout (keys <c>conv.i.0</c> for the conv, <c>conv.i.1</c> for the norm).
+/// </summary>
+internal static class HeadTower
+{
+    public static nn.Module<Tensor, Tensor> Create(long channels, bool groupNorm)
+    {
+        var blocks = new List<nn.Module<Tensor, Tensor>>();
+        for (int i = 0; i < 4; i++)
+        {
+            var conv = nn.Conv2d(channels, channels, 3, padding: 1, bias: !groupNorm);
+            using (no_grad())
+            {
+                nn.init.normal_(conv.weight!, std: 0.01);
+                if (conv.bias is not null)
+                    nn.init.zeros_(conv.bias);
+            }
+            blocks.Add(groupNorm
+                ? nn.Sequential(conv, nn.GroupNorm(32, channels), nn.ReLU())
+                : nn.Sequential(conv, nn.ReLU()));
+        }
+        return nn.Sequential(blocks);
+    }
+
+    /// <summary>Applies <paramref name="tower"/> then <paramref name="output"/> to every level and concatenates.</summary>
+    public static Tensor Apply(nn.Module<Tensor, Tensor> tower, nn.Module<Tensor, Tensor> output, IReadOnlyList<Tensor> features, long valuesPerAnchor)
+    {
+        using var scope = NewDisposeScope();
+        var levels = new Tensor[features.Count];
+        for (int l = 0; l < features.Count; l++)
+        {
+            var y = output.call(tower.call(features[l]));
+            long n = y.shape[0], h = y.shape[2], w = y.shape[3];
+            // (N, A*V, H, W) -> (N, A, V, H, W) -> (N, H, W, A, V) -> (N, H*W*A, V)
+            levels[l] = y.view(n, -1, valuesPerAnchor, h, w).permute(0, 3, 4, 1, 2).reshape(n, -1, valuesPerAnchor);
+        }
+        return cat(levels, 1).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>Classification subnet: tower + <c>cls_logits</c> with the prior-probability bias −log((1−π)/π).</summary>
+internal sealed class RetinaNetClassificationHead : nn.Module<IReadOnlyList<Tensor>, Tensor>
+{
+    private readonly nn.Module<Tensor, Tensor> conv;
+    private readonly TorchSharp.Modules.Conv2d cls_logits;
+    private readonly long _numClasses;
+
+    public RetinaNetClassificationHead(long channels, long numAnchors, long numClasses, bool groupNorm, double priorProbability = 0.01)
+        : base(nameof(RetinaNetClassificationHead))
+    {
+        _numClasses = numClasses;
+        conv = HeadTower.Create(channels, groupNorm);
+        cls_logits = nn.Conv2d(channels, numAnchors * numClasses, 3, padding: 1);
+        using (no_grad())
+        {
+            nn.init.normal_(cls_logits.weight!, std: 0.01);
+            nn.init.constant_(cls_logits.bias!, -Math.Log((1 - priorProbability) / priorProbability));
+        }
+        RegisterComponents();
+    }
+
+    /// <summary>P3–P7 -> class logits (N, ΣHWA, K).</summary>
+    public override Tensor forward(IReadOnlyList<Tensor> features) => HeadTower.Apply(conv, cls_logits, features, _numClasses);
+}
+
+/// <summary>Box regression subnet: tower + <c>bbox_reg</c> (4 deltas per anchor), zero bias.</summary>
+internal sealed class RetinaNetRegressionHead : nn.Module<IReadOnlyList<Tensor>, Tensor>
+{
+    private readonly nn.Module<Tensor, Tensor> conv;
+    private readonly TorchSharp.Modules.Conv2d bbox_reg;
+
+    public RetinaNetRegressionHead(long channels, long numAnchors, bool groupNorm) : base(nameof(RetinaNetRegressionHead))
+    {
+        conv = HeadTower.Create(channels, groupNorm);
+        bbox_reg = nn.Conv2d(channels, numAnchors * 4, 3, padding: 1);
+        using (no_grad())
+        {
+            nn.init.normal_(bbox_reg.weight!, std: 0.01);
+            nn.init.zeros_(bbox_reg.bias!);
+        }
+        RegisterComponents();
+    }
+
+    /// <summary>P3–P7 -> box deltas (N, ΣHWA, 4).</summary>
+    public override Tensor forward(IReadOnlyList<Tensor> features) => HeadTower.Apply(conv, bbox_reg, features, 4);
+}
+
+/// <summary>Both subnets, keys <c>classification_head.*</c> and <c>regression_head.*</c>.</summary>
+internal sealed class RetinaNetHead : nn.Module<IReadOnlyList<Tensor>, (Tensor ClassLogits, Tensor BoxRegression)>
+{
+    private readonly RetinaNetClassificationHead classification_head;
+    private readonly RetinaNetRegressionHead regression_head;
+
+    public RetinaNetHead(long channels, long numAnchors, long numClasses, bool groupNorm) : base(nameof(RetinaNetHead))
+    {
+        classification_head = new RetinaNetClassificationHead(channels, numAnchors, numClasses, groupNorm);
+        regression_head = new RetinaNetRegressionHead(channels, numAnchors, groupNorm);
+        RegisterComponents();
+    }
+
+    public override (Tensor ClassLogits, Tensor BoxRegression) forward(IReadOnlyList<Tensor> features)
+        => (classification_head.call(features), regression_head.call(features));
+}

@@ -1,0 +1,99 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.RetinaNet.Modeling;
+
+/// <summary>The two RetinaNet variants torchvision ships.</summary>
+public enum RetinaNetVersion
+{
+    /// <summary><c>retinanet_resnet50_fpn</c>: P6 from P5, heads without normalisation, L1 box loss.</summary>
+    V1,
+
+    /// <summary><c>retinanet_resnet50_fpn_v2</c>: P6 from C5, GroupNorm(32) in the heads, GIoU box loss.</summary>
+    V2,
+}
+
+/// <summary>What fixes the shape of the network (and so of its state_dict).</summary>
+internal sealed record NetworkConfig(int NumClasses, int Depth = 50, RetinaNetVersion Version = RetinaNetVersion.V1,
+    BackboneNorm Norm = BackboneNorm.BatchNorm, int AnchorsPerLocation = 9)
+{
+    public const long FpnChannels = 256;
+
+    /// <summary>Strides of P3–P7 relative to the input.</summary>
+    public static readonly int[] PyramidStrides = { 8, 16, 32, 64, 128 };
+
+    public void Validate()
+    {
+        if (NumClasses < 1)
+            throw new ArgumentOutOfRangeException(nameof(NumClasses), NumClasses, "A detector needs at least one class.");
+        if (AnchorsPerLocation < 1)
+            throw new ArgumentOutOfRangeException(nameof(AnchorsPerLocation), AnchorsPerLocation, "At least one anchor per location is needed.");
+        ResNetBody.LayerCounts(Depth);
+    }
+}
+
+/// <summary>Raw network outputs for a batch.</summary>
+/// <param name="ClassLogits">(N, ΣHWA, K) class logits, level-major, then row, column, anchor.</param>
+/// <param name="BoxRegression">(N, ΣHWA, 4) box deltas in the same order.</param>
+/// <param name="LevelSizes">Height and width of P3–P7.</param>
+internal sealed record NetworkOutput(Tensor ClassLogits, Tensor BoxRegression, (long Height, long Width)[] LevelSizes);
+
+/// <summary>ResNet body + FPN, torchvision's <c>BackboneWithFPN</c> (keys <c>body.*</c>, <c>fpn.*</c>).</summary>
+internal sealed class BackboneWithFpn : nn.Module<Tensor, Tensor[]>
+{
+    private readonly ResNetBody body;
+    private readonly FeaturePyramidNetwork fpn;
+
+    public BackboneWithFpn(NetworkConfig config) : base(nameof(BackboneWithFpn))
+    {
+        body = new ResNetBody(config.Depth, config.Norm);
+        fpn = new FeaturePyramidNetwork(body.OutChannels, NetworkConfig.FpnChannels,
+            config.Version == RetinaNetVersion.V1 ? ExtraLevelsSource.P5 : ExtraLevelsSource.C5);
+        RegisterComponents();
+    }
+
+    public ResNetBody Body => body;
+
+    /// <summary>(N, 3, H, W) normalised images -> P3–P7, each (N, 256, h, w).</summary>
+    public override Tensor[] forward(Tensor images)
+    {
+        using var scope = NewDisposeScope();
+        var features = fpn.call(body.call(images));
+        foreach (var f in features)
+            f.MoveToOuterDisposeScope();
+        return features;
+    }
+}
+
+/// <summary>
+/// RetinaNet as torchvision builds it: <c>backbone</c> (ResNet + FPN) and <c>head</c> (classification and
+/// regression subnets). state_dict keys equal torchvision's, so its <c>.pth</c> files load.
+/// </summary>
+internal sealed class RetinaNetNetwork : nn.Module<Tensor, NetworkOutput>
+{
+    private readonly BackboneWithFpn backbone;
+    private readonly RetinaNetHead head;
+
+    public RetinaNetNetwork(NetworkConfig config) : base(nameof(RetinaNetNetwork))
+    {
+        config.Validate();
+        Config = config;
+        backbone = new BackboneWithFpn(config);
+        head = new RetinaNetHead(NetworkConfig.FpnChannels, config.AnchorsPerLocation, config.NumClasses, config.Version == RetinaNetVersion.V2);
+        RegisterComponents();
+    }
+
+    public NetworkConfig Config { get; }
+
+    public ResNetBody Body => backbone.Body;
+
+    /// <summary>(N, 3, H, W) images normalised with the ImageNet mean and std -> logits and deltas for every anchor.</summary>
+    public override NetworkOutput forward(Tensor images)
+    {
+        using var scope = NewDisposeScope();
+        var features = backbone.call(images);
+        var (logits, deltas) = head.call(features);
+        var sizes = features.Select(f => (f.shape[2], f.shape[3])).ToArray();
+        return new NetworkOutput(logits.MoveToOuterDisposeScope(), deltas.MoveToOuterDisposeScope(), sizes);
+    }
+}

@@ -1,3 +1,0 @@
-namespace Microsoft.ML.RetinaNet;
-/// <summary>x</summary>
-public static class Placeholder { }
