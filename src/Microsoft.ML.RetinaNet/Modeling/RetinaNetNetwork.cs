@@ -22,6 +22,24 @@ internal sealed record NetworkConfig(int NumClasses, int Depth = 50, RetinaNetVe
     /// <summary>Strides of P3–P7 relative to the input.</summary>
     public static readonly int[] PyramidStrides = { 8, 16, 32, 64, 128 };
 
+    /// <summary>
+    /// Height and width of P3–P7 for an input of <paramref name="height"/> × <paramref name="width"/>: every stride-2
+    /// convolution or pooling of the network (kernel 3 or 7, "same" padding) maps n to ⌈n/2⌉.
+    /// </summary>
+    public static (long Height, long Width)[] LevelSizes(long height, long width)
+    {
+        var sizes = new (long, long)[PyramidStrides.Length];
+        long h = height, w = width;
+        for (int halvings = 1; halvings <= 7; halvings++)
+        {
+            h = (h + 1) / 2;
+            w = (w + 1) / 2;
+            if (halvings >= 3)
+                sizes[halvings - 3] = (h, w);
+        }
+        return sizes;
+    }
+
     public void Validate()
     {
         if (NumClasses < 1)
