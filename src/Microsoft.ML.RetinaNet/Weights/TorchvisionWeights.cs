@@ -144,5 +144,5 @@ internal static class TorchvisionWeights
     private static string Shape(Tensor t) => "[" + string.Join(", ", t.shape) + "]";
 
     private static string List(string title, List<string> keys) => keys.Count == 0 ? "" :
-        $" {keys.Count} key(s) {title}: {string.Join("; ", keys.Take(ListedKeys))}{(keys.Count > ListedKeys ? $"; … and {keys.Count - ListedKeys} more" : "")}.";
+        $" {keys.Count} key(s) {title}: {string.Join("; ", keys.OrderBy(k => k, StringComparer.Ordinal).Take(ListedKeys))}{(keys.Count > ListedKeys ? $"; … and {keys.Count - ListedKeys} more" : "")}.";
 }

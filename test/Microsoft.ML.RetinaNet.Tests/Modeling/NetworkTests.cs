@@ -1,0 +1,82 @@
+using Microsoft.ML.RetinaNet.Modeling;
+using Microsoft.ML.RetinaNet.Runtime;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.RetinaNet.Tests.Modeling;
+
+public class NetworkTests
+{
+    [Fact]
+    public void FreshHeadsHaveTorchvisionsInitialisation()
+    {
+        manual_seed(1);
+        using var network = new RetinaNetNetwork(new NetworkConfig(4, 18));
+        var state = network.state_dict();
+        var bias = state["head.classification_head.cls_logits.bias"];
+        Assert.True(bias.allclose(full_like(bias, -Math.Log(0.99 / 0.01)), rtol: 0, atol: 1e-6), "prior-probability bias −log(99)");
+        Assert.Equal(0.0, state["head.regression_head.bbox_reg.bias"].abs().sum().item<float>());
+        double std = state["head.classification_head.conv.0.0.weight"].std().item<float>();
+        Assert.InRange(std, 0.0095, 0.0105); // N(0, 0.01) over 589 824 weights
+    }
+
+    [Fact]
+    public void FrozenBatchNormEqualsBatchNormInEvaluation()
+    {
+        using var scope = NewDisposeScope();
+        var bn = nn.BatchNorm2d(3);
+        var frozen = new FrozenBatchNorm2d(3);
+        using (no_grad())
+        {
+            foreach (var (name, t) in bn.state_dict())
+            {
+                if (name == "num_batches_tracked") continue;
+                var values = tensor(new float[] { 0.5f, 1.5f, 2f });
+                t.copy_(values);
+                frozen.state_dict()[name].copy_(values);
+            }
+        }
+        bn.eval();
+        var x = randn(2, 3, 4, 4);
+        Assert.True(frozen.call(x).allclose(bn.call(x), rtol: 1e-5, atol: 1e-6));
+        Assert.Empty(frozen.parameters()); // nothing to train
+    }
+
+    [Fact]
+    public void TrainableStagesFreezeTheStemFirstAsTorchvision()
+    {
+        using var network = new RetinaNetNetwork(new NetworkConfig(2, 18));
+        network.Body.SetTrainableStages(3);
+        foreach (var (name, p) in network.Body.named_parameters())
+        {
+            bool trainable = name.StartsWith("layer2", StringComparison.Ordinal) || name.StartsWith("layer3", StringComparison.Ordinal) || name.StartsWith("layer4", StringComparison.Ordinal);
+            Assert.True(p.requires_grad == trainable, $"{name}: requires_grad {p.requires_grad}");
+        }
+        network.Body.SetTrainableStages(5);
+        Assert.All(network.Body.parameters(), p => Assert.True(p.requires_grad));
+        Assert.Throws<ArgumentOutOfRangeException>(() => network.Body.SetTrainableStages(6));
+    }
+
+    [Fact]
+    public void UnsupportedDepthIsRefused()
+    {
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => new RetinaNetNetwork(new NetworkConfig(2, 42)));
+        Assert.Contains("18, 34, 50, 101 or 152", error.Message);
+    }
+
+    [Fact]
+    public void DeviceIsTheCpuUnlessAGpuIsAskedForAndPresent()
+    {
+        Assert.Equal(CPU.type, TorchDevice.Select(null, fallbackToCpu: false).type);
+        if (!cuda.is_available())
+        {
+            Assert.Equal(CPU.type, TorchDevice.Select(0, fallbackToCpu: true).type);
+            var error = Assert.Throws<InvalidOperationException>(() => TorchDevice.Select(0, fallbackToCpu: false));
+            Assert.Contains("FallbackToCpu", error.Message);
+        }
+        else
+        {
+            Assert.Equal(TorchSharp.DeviceType.CUDA, TorchDevice.Select(0, fallbackToCpu: false).type);
+        }
+    }
+}

@@ -1,0 +1,93 @@
+using Microsoft.ML.RetinaNet.Modeling;
+using Microsoft.ML.RetinaNet.Weights;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.RetinaNet.Tests.Parity;
+
+/// <summary>torchvision .pth files written by torch.save load into the network key by key.</summary>
+public sealed class PthLoadingTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("retinanet-pth-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static void AssertHoldsDeterministicWeights(nn.Module network, Func<string, bool> which, string fileKeyPrefix = "")
+    {
+        int checkedCount = 0;
+        foreach (var (name, t) in network.state_dict())
+        {
+            if (!which(name) || name.EndsWith("num_batches_tracked", StringComparison.Ordinal) || name.EndsWith("cls_logits.bias", StringComparison.Ordinal))
+                continue;
+            using var expected = tensor(DeterministicWeights.ForParameter(name.Substring(fileKeyPrefix.Length), t.shape), t.shape);
+            Assert.True(t.equal(expected).all().item<bool>(), $"{name} differs from the file's values");
+            checkedCount++;
+        }
+        Assert.True(checkedCount > 50, $"only {checkedCount} tensors were compared");
+    }
+
+    [Fact]
+    public void AFullTorchvisionRetinaNetStateDictLoads()
+    {
+        string path = Path.Combine(_dir, "retinanet_r18_v2.pth");
+        TorchvisionScript.Run("--pth", path, "--config", "r18_v2");
+        using var network = new RetinaNetNetwork(new NetworkConfig(3, 18, RetinaNetVersion.V2));
+        TorchvisionWeights.Load(network, path);
+        AssertHoldsDeterministicWeights(network, _ => true);
+        // the prior-probability bias came from torchvision's initialisation in the file
+        var bias = network.state_dict()["head.classification_head.cls_logits.bias"];
+        Assert.Equal(-Math.Log(99), bias[0].item<float>(), 5);
+    }
+
+    [Fact]
+    public void AnImageNetResNetStateDictLoadsIntoTheBackboneOnly()
+    {
+        string path = Path.Combine(_dir, "resnet18.pth");
+        TorchvisionScript.Run("--backbone-pth", path, "--depth", "18");
+        using var network = new RetinaNetNetwork(new NetworkConfig(4, 18, RetinaNetVersion.V1, BackboneNorm.FrozenBatchNorm));
+        var headBefore = network.state_dict()["head.regression_head.bbox_reg.weight"].clone();
+        TorchvisionWeights.Load(network, path);
+        AssertHoldsDeterministicWeights(network, name => name.StartsWith("backbone.body.", StringComparison.Ordinal), fileKeyPrefix: "backbone.body.");
+        Assert.True(network.state_dict()["head.regression_head.bbox_reg.weight"].equal(headBefore).all().item<bool>(), "the head must keep its initialisation");
+    }
+
+    [Fact]
+    public void AFileForAnotherNetworkIsRefusedWithTheKeysListed()
+    {
+        string path = Path.Combine(_dir, "retinanet_r18_v2.pth");
+        TorchvisionScript.Run("--pth", path, "--config", "r18_v2");
+        using var network = new RetinaNetNetwork(new NetworkConfig(3, 18, RetinaNetVersion.V1)); // v1 heads have conv biases, no GroupNorm
+        var error = Assert.Throws<InvalidDataException>(() => TorchvisionWeights.Load(network, path));
+        Assert.Contains("missing from the file", error.Message);
+        Assert.Contains("head.classification_head.conv.0.0.bias", error.Message);
+        Assert.Contains("unexpected in the file", error.Message);
+        Assert.Contains("head.classification_head.conv.0.1.weight", error.Message);
+    }
+
+    [Fact]
+    public void AClassCountChangeIsReportedAndCanKeepTheNewClassifier()
+    {
+        string path = Path.Combine(_dir, "retinanet_r18_v2.pth");
+        TorchvisionScript.Run("--pth", path, "--config", "r18_v2");
+        using var network = new RetinaNetNetwork(new NetworkConfig(7, 18, RetinaNetVersion.V2));
+        var error = Assert.Throws<InvalidDataException>(() => TorchvisionWeights.Load(network, path));
+        Assert.Contains("head.classification_head.cls_logits.weight: file [27, 256, 3, 3], model [63, 256, 3, 3]", error.Message);
+        Assert.Contains("Only the class count differs", error.Message);
+
+        TorchvisionWeights.Load(network, path, keepClassLogitsOnClassCountChange: true);
+        AssertHoldsDeterministicWeights(network, name => !name.Contains("cls_logits", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void AMissingOrForeignFileGetsAClearError()
+    {
+        using var network = new RetinaNetNetwork(new NetworkConfig(3, 18));
+        var missing = Assert.Throws<FileNotFoundException>(() => TorchvisionWeights.Load(network, Path.Combine(_dir, "nope.pth")));
+        Assert.Contains("nope.pth", missing.Message);
+
+        string junk = Path.Combine(_dir, "junk.pth");
+        File.WriteAllText(junk, "this is not a zip file");
+        var bad = Assert.Throws<InvalidDataException>(() => TorchvisionWeights.Load(network, junk));
+        Assert.Contains("not a readable PyTorch state_dict", bad.Message);
+    }
+}
