@@ -15,4 +15,13 @@ if ! /usr/bin/python3 -c "import torchvision" >/dev/null 2>&1; then
   fi
 fi
 
-dotnet test Microsoft.ML.RetinaNet.slnx -c Release "$@"
+log=$(mktemp)
+set +e
+dotnet test Microsoft.ML.RetinaNet.slnx -c Release "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+# One plain summary line over all test assemblies: "N passed, N failed, N skipped".
+awk '/(Passed|Failed)! +- +Failed: /{ gsub(",", ""); for (i = 1; i <= NF; i++) { if ($i == "Failed:") f += $(i+1); if ($i == "Passed:") p += $(i+1); if ($i == "Skipped:") s += $(i+1) } }
+     END { if (p + f > 0) printf "%d passed, %d failed, %d skipped\n", p, f, s }' "$log"
+rm -f "$log"
+exit "$status"

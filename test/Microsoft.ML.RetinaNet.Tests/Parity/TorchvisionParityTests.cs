@@ -29,6 +29,14 @@ public class TorchvisionParityTests
 
     private static SafeTensorsFile Fixture(string name) => new(SafeTensorsFile.FixturePath(name + ".safetensors"));
 
+    /// <summary>Default anchors for an input of h × w, and the anchor count of each level.</summary>
+    private static (Tensor Anchors, long[] PerLevel) DefaultAnchors(long h, long w)
+    {
+        using var generator = new AnchorGenerator(new AnchorOptions());
+        var levels = NetworkConfig.LevelSizes(h, w);
+        return (generator.Generate(levels, CPU).clone(), generator.CountsPerLevel(levels));
+    }
+
     [Theory]
     [MemberData(nameof(Configs))]
     public void HeadOutputsMatchTorchvision(string name)
@@ -56,8 +64,7 @@ public class TorchvisionParityTests
     {
         using var scope = NewDisposeScope();
         var (_, _, h, w, _) = Describe(name);
-        using var generator = new AnchorGenerator(new AnchorOptions());
-        var anchors = generator.Generate(NetworkConfig.LevelSizes(h, w), CPU);
+        var (anchors, _) = DefaultAnchors(h, w);
         Assert.Equal(0.0, Compare.RelativeError(anchors, Fixture(name)["anchors"]));
     }
 
@@ -68,8 +75,7 @@ public class TorchvisionParityTests
         using var scope = NewDisposeScope();
         var (_, _, h, w, _) = Describe(name);
         var fixture = Fixture(name);
-        using var generator = new AnchorGenerator(new AnchorOptions());
-        var anchors = generator.Generate(NetworkConfig.LevelSizes(h, w), CPU);
+        var (anchors, _) = DefaultAnchors(h, w);
         var targets = new[]
         {
             new ImageTargets(fixture["target0_boxes"], fixture["target0_labels"]),
@@ -97,11 +103,9 @@ public class TorchvisionParityTests
         using var scope = NewDisposeScope();
         var (_, _, h, w, imageSizes) = Describe(name);
         var fixture = Fixture(name);
-        using var generator = new AnchorGenerator(new AnchorOptions());
-        var levels = NetworkConfig.LevelSizes(h, w);
-        var anchors = generator.Generate(levels, CPU);
+        var (anchors, perLevel) = DefaultAnchors(h, w);
         var detections = new PostProcessor(new PostProcessSettings())
-            .Run(fixture["cls_logits"], fixture["bbox_regression"], anchors, generator.CountsPerLevel(levels), imageSizes);
+            .Run(fixture["cls_logits"], fixture["bbox_regression"], anchors, perLevel, imageSizes);
 
         for (int i = 0; i < detections.Length; i++)
         {
