@@ -1,0 +1,51 @@
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.RetinaNet.Data;
+
+/// <summary>
+/// One image prepared for training: its letterboxed pixels (3, h, w) as bytes, its boxes (x0 y0 x1 y1, canvas
+/// pixels) and 0-based labels, and where it came from (row number, letterbox geometry).
+/// </summary>
+internal sealed class DetectionExample : IDisposable
+{
+    public DetectionExample(long row, Tensor pixels, float[] boxes, long[] labels, Letterbox letterbox)
+    {
+        Row = row;
+        Pixels = pixels;
+        Boxes = boxes;
+        Labels = labels;
+        Letterbox = letterbox;
+    }
+
+    public long Row { get; }
+    public Tensor Pixels { get; }
+    public float[] Boxes { get; }
+    public long[] Labels { get; }
+    public Letterbox Letterbox { get; }
+
+    public void Dispose() => Pixels.Dispose();
+}
+
+/// <summary>Examples read from an IDataView, with the class names of the label keys.</summary>
+internal sealed class DetectionDataset : IDisposable
+{
+    public DetectionDataset(IReadOnlyList<DetectionExample> examples, string[] classNames, int clippedBoxes)
+    {
+        Examples = examples;
+        ClassNames = classNames;
+        ClippedBoxes = clippedBoxes;
+    }
+
+    public IReadOnlyList<DetectionExample> Examples { get; }
+    public string[] ClassNames { get; }
+
+    /// <summary>Boxes that reached outside their image and were clipped to it.</summary>
+    public int ClippedBoxes { get; }
+
+    public int ObjectCount => Examples.Sum(e => e.Labels.Length);
+
+    public void Dispose()
+    {
+        foreach (var e in Examples) e.Dispose();
+    }
+}

@@ -1,0 +1,37 @@
+using Microsoft.ML.RetinaNet.Evaluation;
+using Microsoft.ML.RetinaNet.Runtime;
+
+namespace Microsoft.ML.RetinaNet;
+
+/// <summary>RetinaNet on ML.NET's catalogs.</summary>
+public static class RetinaNetCatalog
+{
+    /// <summary>
+    /// A RetinaNet trainer with the column names of ML.NET's ObjectDetection trainer; see <see cref="RetinaNetTrainer.Options"/> for the defaults.
+    /// </summary>
+    public static RetinaNetTrainer RetinaNet(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
+        string labelColumnName = DefaultColumnNames.Label, string predictedLabelColumnName = DefaultColumnNames.PredictedLabel,
+        string scoreColumnName = DefaultColumnNames.Score, string boundingBoxColumnName = DefaultColumnNames.BoundingBoxes,
+        string predictedBoundingBoxColumnName = DefaultColumnNames.PredictedBoundingBoxes, string imageColumnName = DefaultColumnNames.Image,
+        int maxEpoch = 12, int depth = 50, int imageSize = 512, int batchSize = 2)
+        => catalog.RetinaNet(new RetinaNetTrainer.Options
+        {
+            LabelColumnName = labelColumnName, PredictedLabelColumnName = predictedLabelColumnName, ScoreColumnName = scoreColumnName,
+            BoundingBoxColumnName = boundingBoxColumnName, PredictedBoundingBoxColumnName = predictedBoundingBoxColumnName,
+            ImageColumnName = imageColumnName, Epochs = maxEpoch, Depth = depth, ImageSize = imageSize, BatchSize = batchSize,
+        });
+
+    /// <summary>A RetinaNet trainer with all its options.</summary>
+    public static RetinaNetTrainer RetinaNet(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog, RetinaNetTrainer.Options options)
+        => new(MLNetInternals.Environment(catalog), options);
+
+    /// <summary>
+    /// COCO-style metrics (the numbers pycocotools' COCOeval prints, and AP per class) of scored data with ground-truth
+    /// <paramref name="labelColumnName"/>/<paramref name="boundingBoxColumnName"/> and predicted columns.
+    /// </summary>
+    public static DetectionMetrics EvaluateCocoDetection(this MulticlassClassificationCatalog catalog, IDataView data,
+        string labelColumnName = DefaultColumnNames.Label, string boundingBoxColumnName = DefaultColumnNames.BoundingBoxes,
+        string predictedLabelColumnName = DefaultColumnNames.PredictedLabel, string scoreColumnName = DefaultColumnNames.Score,
+        string predictedBoundingBoxColumnName = DefaultColumnNames.PredictedBoundingBoxes)
+        => ScoredDataEvaluation.Evaluate(data, labelColumnName, boundingBoxColumnName, predictedLabelColumnName, scoreColumnName, predictedBoundingBoxColumnName);
+}

@@ -1,0 +1,171 @@
+using Microsoft.ML.RetinaNet.Modeling;
+
+namespace Microsoft.ML.RetinaNet;
+
+/// <summary>Optimisers for training.</summary>
+public enum RetinaNetOptimizer
+{
+    /// <summary>SGD with momentum (torchvision's detection recipe).</summary>
+    Sgd,
+
+    /// <summary>AdamW (decoupled weight decay).</summary>
+    AdamW,
+}
+
+/// <summary>Learning-rate schedules after warm-up.</summary>
+public enum LearningRateSchedule
+{
+    /// <summary>Constant learning rate.</summary>
+    Constant,
+
+    /// <summary>Multiply by <see cref="RetinaNetTrainer.Options.StepGamma"/> at each epoch in <see cref="RetinaNetTrainer.Options.StepEpochs"/>.</summary>
+    Step,
+
+    /// <summary>Cosine decay to zero over all steps.</summary>
+    Cosine,
+}
+
+public sealed partial class RetinaNetTrainer
+{
+    /// <summary>
+    /// Everything that configures training. Defaults follow torchvision's RetinaNet where it has one. <see cref="Fit(IDataView)"/>
+    /// never changes the options; what training learns (weights, tuned anchors) lives in the fitted transformer.
+    /// </summary>
+    public sealed class Options
+    {
+        /// <summary>Image column (<c>MLImage</c>, from <c>LoadImages</c>). Default "Image".</summary>
+        public string ImageColumnName { get; set; } = DefaultColumnNames.Image;
+
+        /// <summary>Label column: variable-length vector of keys, one per object. Default "Label".</summary>
+        public string LabelColumnName { get; set; } = DefaultColumnNames.Label;
+
+        /// <summary>Box column: variable-length vector of Single, x0 y0 x1 y1 per object, in image pixels. Default "BoundingBoxes".</summary>
+        public string BoundingBoxColumnName { get; set; } = DefaultColumnNames.BoundingBoxes;
+
+        /// <summary>Output column of predicted label keys. Default "PredictedLabel".</summary>
+        public string PredictedLabelColumnName { get; set; } = DefaultColumnNames.PredictedLabel;
+
+        /// <summary>Output column of scores, one per detection, descending. Default "Score".</summary>
+        public string ScoreColumnName { get; set; } = DefaultColumnNames.Score;
+
+        /// <summary>Output column of predicted boxes, 4 per detection, in the original image's pixels. Default "PredictedBoundingBoxes".</summary>
+        public string PredictedBoundingBoxColumnName { get; set; } = DefaultColumnNames.PredictedBoundingBoxes;
+
+        /// <summary>ResNet depth: 18, 34, 50, 101 or 152. Default 50.</summary>
+        public int Depth { get; set; } = 50;
+
+        /// <summary>torchvision variant: V1 (P6 from P5, plain heads) or V2 (P6 from C5, GroupNorm heads). Default V1.</summary>
+        public RetinaNetVersion Version { get; set; } = RetinaNetVersion.V1;
+
+        /// <summary>
+        /// Optional torchvision <c>.pth</c> state_dict: a whole RetinaNet, or an ImageNet ResNet for the backbone. With a file,
+        /// the backbone uses FrozenBatchNorm as torchvision does when fine-tuning. Default none (random initialisation).
+        /// </summary>
+        public string? PretrainedWeightsPath { get; set; }
+
+        /// <summary>Square size images are letterboxed to (aspect kept, padded right and bottom); a multiple of 32. Default 512.</summary>
+        public int ImageSize { get; set; } = 512;
+
+        /// <summary>Passes over the training data. Default 12.</summary>
+        public int Epochs { get; set; } = 12;
+
+        /// <summary>Images per step. Default 2.</summary>
+        public int BatchSize { get; set; } = 2;
+
+        /// <summary>Optimiser. Default SGD.</summary>
+        public RetinaNetOptimizer Optimizer { get; set; } = RetinaNetOptimizer.Sgd;
+
+        /// <summary>Peak learning rate. Default 0.01 (torchvision's 0.01 for batch 16 is too high for batch 2 from scratch; lower it with small batches if training diverges).</summary>
+        public double LearningRate { get; set; } = 0.01;
+
+        /// <summary>SGD momentum. Default 0.9.</summary>
+        public double Momentum { get; set; } = 0.9;
+
+        /// <summary>Weight decay. Default 1e-4.</summary>
+        public double WeightDecay { get; set; } = 1e-4;
+
+        /// <summary>Steps of linear warm-up from <see cref="WarmupFactor"/> × the learning rate. Default 100.</summary>
+        public int WarmupSteps { get; set; } = 100;
+
+        /// <summary>Starting fraction of the learning rate during warm-up. Default 0.001.</summary>
+        public double WarmupFactor { get; set; } = 0.001;
+
+        /// <summary>Schedule after warm-up. Default Step.</summary>
+        public LearningRateSchedule Schedule { get; set; } = LearningRateSchedule.Step;
+
+        /// <summary>Epochs (1-based, counted from the start) after which a Step schedule multiplies by <see cref="StepGamma"/>. Default 8 and 11 (torchvision's 1× schedule, scaled to 12 epochs).</summary>
+        public int[] StepEpochs { get; set; } = { 8, 11 };
+
+        /// <summary>Factor applied at each step epoch. Default 0.1.</summary>
+        public double StepGamma { get; set; } = 0.1;
+
+        /// <summary>Clip the gradient norm to this value; 0 disables. Default 10.</summary>
+        public double GradientClipNorm { get; set; } = 10;
+
+        /// <summary>Backbone stages that train, 0–5 (5 = all, 3 = torchvision's default with pretrained weights). Default 5 without pretrained weights, 3 with.</summary>
+        public int? TrainableBackboneStages { get; set; }
+
+        /// <summary>Probability of a horizontal flip of each training image (boxes follow). Default 0.5.</summary>
+        public double HorizontalFlipProbability { get; set; } = 0.5;
+
+        /// <summary>Smallest random rescale of each training image (boxes follow); 1 with <see cref="ScaleJitterMax"/> 1 disables. Default 0.8.</summary>
+        public double ScaleJitterMin { get; set; } = 0.8;
+
+        /// <summary>Largest random rescale of each training image (content beyond the canvas is cropped). Default 1.2.</summary>
+        public double ScaleJitterMax { get; set; } = 1.2;
+
+        /// <summary>Focal loss α. Default 0.25.</summary>
+        public double FocalAlpha { get; set; } = 0.25;
+
+        /// <summary>Focal loss γ. Default 2.</summary>
+        public double FocalGamma { get; set; } = 2;
+
+        /// <summary>Box loss. Default L1 for V1 and GIoU for V2 (null picks by version).</summary>
+        public BoxLossKind? BoxLoss { get; set; }
+
+        /// <summary>IoU at or above which an anchor is foreground. Default 0.5.</summary>
+        public double ForegroundIouThreshold { get; set; } = 0.5;
+
+        /// <summary>IoU below which an anchor is background (between the two: ignored). Default 0.4.</summary>
+        public double BackgroundIouThreshold { get; set; } = 0.4;
+
+        /// <summary>Minimum score of a detection. Default 0.05.</summary>
+        public double ScoreThreshold { get; set; } = 0.05;
+
+        /// <summary>Candidates kept per pyramid level before NMS. Default 1000.</summary>
+        public int TopKCandidates { get; set; } = 1000;
+
+        /// <summary>Class-wise NMS IoU threshold. Default 0.5.</summary>
+        public double NmsThreshold { get; set; } = 0.5;
+
+        /// <summary>Most detections per image. Default 300.</summary>
+        public int MaxDetectionsPerImage { get; set; } = 300;
+
+        /// <summary>Anchor sizes, strides, scales and ratios. Default torchvision's.</summary>
+        public AnchorOptions Anchors { get; set; } = new();
+
+        /// <summary>Optional validation data with the same columns: COCO mAP after each epoch, and the best epoch's weights are kept. Default none.</summary>
+        public IDataView? ValidationSet { get; set; }
+
+        /// <summary>Stop when validation mAP has not improved for this many epochs; 0 disables. Default 0.</summary>
+        public int EarlyStoppingPatience { get; set; }
+
+        /// <summary>Seed for initialisation, shuffling and augmentation. Default 1.</summary>
+        public int Seed { get; set; } = 1;
+
+        /// <summary>Folder for a weights checkpoint after each epoch; none by default.</summary>
+        public string? CheckpointDirectory { get; set; }
+
+        /// <summary>Log the loss every this many steps. Default 10.</summary>
+        public int LogEveryNSteps { get; set; } = 10;
+
+        /// <summary>A copy, so that validation and defaults can be applied without touching the caller's object.</summary>
+        internal Options Clone()
+        {
+            var copy = (Options)MemberwiseClone();
+            copy.Anchors = Anchors.Clone();
+            copy.StepEpochs = (int[])StepEpochs.Clone();
+            return copy;
+        }
+    }
+}

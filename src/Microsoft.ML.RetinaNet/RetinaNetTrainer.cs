@@ -1,0 +1,150 @@
+using System.Globalization;
+using Microsoft.ML.RetinaNet.Data;
+using Microsoft.ML.RetinaNet.Detection;
+using Microsoft.ML.RetinaNet.Modeling;
+using Microsoft.ML.RetinaNet.Runtime;
+using Microsoft.ML.RetinaNet.Scoring;
+using Microsoft.ML.RetinaNet.Training;
+using Microsoft.ML.RetinaNet.Weights;
+using Microsoft.ML.Runtime;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.RetinaNet;
+
+/// <summary>
+/// Trains RetinaNet (torchvision's architecture, in TorchSharp) on an IDataView with an image column, a vector of
+/// label keys and a vector of boxes (x0 y0 x1 y1, image pixels), and returns a <see cref="RetinaNetTransformer"/>.
+/// Create it with <c>mlContext.MulticlassClassification.Trainers.RetinaNet(...)</c>.
+/// </summary>
+public sealed partial class RetinaNetTrainer : IEstimator<RetinaNetTransformer>
+{
+    private readonly IHostEnvironment _env;
+    private readonly Options _options;
+
+    internal RetinaNetTrainer(IHostEnvironment env, Options options)
+    {
+        _env = env ?? throw new ArgumentNullException(nameof(env));
+        _options = (options ?? throw new ArgumentNullException(nameof(options))).Clone();
+    }
+
+    /// <summary>Trains on <paramref name="input"/>.</summary>
+    public RetinaNetTransformer Fit(IDataView input) => Fit(input, CancellationToken.None);
+
+    /// <summary>Trains on <paramref name="input"/>; <paramref name="cancellation"/> (or ML.NET's CancelExecution) stops it between steps.</summary>
+    public RetinaNetTransformer Fit(IDataView input, CancellationToken cancellation)
+    {
+        if (input is null) throw new ArgumentNullException(nameof(input));
+        var o = Resolve(_options);
+        var host = _env.Register(nameof(RetinaNetTrainer));
+        using var channel = host.Start("RetinaNet");
+        using var progress = host.StartProgressChannel("RetinaNet training");
+        var (gpu, fallback) = MLNetInternals.GpuSettings(_env);
+        var device = TorchDevice.Select(gpu, fallback);
+        manual_seed(o.Seed);
+
+        using var train = DatasetReader.Read(input, o.ImageColumnName, o.LabelColumnName, o.BoundingBoxColumnName, o.ImageSize, "training data", cancellation);
+        using var validation = o.ValidationSet == null ? null
+            : DatasetReader.Read(o.ValidationSet, o.ImageColumnName, o.LabelColumnName, o.BoundingBoxColumnName, o.ImageSize, "validation set", cancellation);
+        if (validation != null && !validation.ClassNames.SequenceEqual(train.ClassNames))
+            throw new ArgumentException($"The validation set's label keys ({string.Join(", ", validation.ClassNames)}) differ from the training data's ({string.Join(", ", train.ClassNames)}); map both with the same fitted MapValueToKey transformer.");
+        channel.Info(MessageSensitivity.None, string.Create(CultureInfo.InvariantCulture,
+            $"training on {train.Examples.Count} images with {train.ObjectCount} objects of {train.ClassNames.Length} classes ({string.Join(", ", train.ClassNames)}); ResNet-{o.Depth} {o.Version}, {o.ImageSize}×{o.ImageSize}, batch {o.BatchSize}, {o.Epochs} epochs, device {device.type}"));
+        if (train.ClippedBoxes > 0)
+            channel.Warning(MessageSensitivity.None, $"{train.ClippedBoxes} box(es) reached outside their image and were clipped to it.");
+
+        var network = CreateNetwork(o, train.ClassNames.Length);
+        try
+        {
+            network.to(device);
+            var model = new DetectorModel(network, o.Anchors,
+                new PostProcessSettings(o.ScoreThreshold, o.TopKCandidates, o.NmsThreshold, o.MaxDetectionsPerImage), o.ImageSize, train.ClassNames, device);
+            var summary = new TrainingLoop(o, model, channel, progress, MLNetInternals.CancellationProbe(_env), cancellation).Run(train, validation);
+            channel.Info(MessageSensitivity.None, string.Create(CultureInfo.InvariantCulture,
+                $"trained {summary.Epochs} epochs, {summary.Steps} steps in {summary.Seconds:F1} s ({summary.Steps * (double)o.BatchSize / Math.Max(summary.Seconds, 1e-9):F2} images/s)"));
+            return new RetinaNetTransformer(model, o.ImageColumnName,
+                new OutputColumns(o.PredictedLabelColumnName, o.ScoreColumnName, o.PredictedBoundingBoxColumnName, train.ClassNames));
+        }
+        catch
+        {
+            network.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The input columns plus PredictedLabel, Score and PredictedBoundingBoxes; checks the input columns' types.</summary>
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        var o = _options;
+        Require(inputSchema, o.ImageColumnName, c => c.Kind == SchemaShape.Column.VectorKind.Scalar && c.ItemType is Microsoft.ML.Transforms.Image.ImageDataViewType, "an image (MLImage, from LoadImages)");
+        Require(inputSchema, o.LabelColumnName, c => c.Kind != SchemaShape.Column.VectorKind.Scalar && c.IsKey, "a vector of keys (MapValueToKey)");
+        Require(inputSchema, o.BoundingBoxColumnName, c => c.Kind != SchemaShape.Column.VectorKind.Scalar && c.ItemType == Microsoft.ML.Data.NumberDataViewType.Single, "a vector of Single");
+        return new OutputColumns(o.PredictedLabelColumnName, o.ScoreColumnName, o.PredictedBoundingBoxColumnName, Array.Empty<string>()).AppendTo(inputSchema);
+    }
+
+    private static void Require(SchemaShape shape, string name, Func<SchemaShape.Column, bool> ok, string expected)
+    {
+        var column = shape.FirstOrDefault(c => c.Name == name);
+        if (column.Name == null)
+            throw new ArgumentException($"The input has no column '{name}' ({expected}).");
+        if (!ok(column))
+            throw new ArgumentException($"Column '{name}' must be {expected}, but is {column.Kind} of {column.ItemType}{(column.IsKey ? " keys" : "")}.");
+    }
+
+    private static RetinaNetNetwork CreateNetwork(Options o, int classCount)
+    {
+        bool pretrained = !string.IsNullOrEmpty(o.PretrainedWeightsPath);
+        var network = new RetinaNetNetwork(new NetworkConfig(classCount, o.Depth, o.Version,
+            pretrained ? BackboneNorm.FrozenBatchNorm : BackboneNorm.BatchNorm, o.Anchors.AnchorsPerLocation));
+        try
+        {
+            if (pretrained)
+                TorchvisionWeights.Load(network, o.PretrainedWeightsPath!, PretrainedWeightsKind.Auto, keepClassLogitsOnClassCountChange: true);
+            network.Body.SetTrainableStages(o.TrainableBackboneStages ?? (pretrained ? 3 : 5));
+            return network;
+        }
+        catch
+        {
+            network.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>A validated copy of the options with the version-dependent defaults filled in.</summary>
+    internal static Options Resolve(Options options)
+    {
+        var o = options.Clone();
+        o.BoxLoss ??= o.Version == RetinaNetVersion.V2 ? BoxLossKind.GIoU : BoxLossKind.L1;
+        Check(o.ImageSize >= 64 && o.ImageSize <= 2048 && o.ImageSize % 32 == 0, nameof(o.ImageSize), o.ImageSize, "a multiple of 32 between 64 and 2048");
+        Check(o.BatchSize >= 1 && o.BatchSize <= 256, nameof(o.BatchSize), o.BatchSize, "between 1 and 256");
+        Check(o.Epochs >= 1, nameof(o.Epochs), o.Epochs, "at least 1");
+        Check(o.LearningRate > 0 && double.IsFinite(o.LearningRate), nameof(o.LearningRate), o.LearningRate, "a positive number");
+        Check(o.WeightDecay >= 0, nameof(o.WeightDecay), o.WeightDecay, "0 or more");
+        Check(o.Momentum >= 0 && o.Momentum < 1, nameof(o.Momentum), o.Momentum, "in [0, 1)");
+        Check(o.WarmupSteps >= 0, nameof(o.WarmupSteps), o.WarmupSteps, "0 or more");
+        Check(o.WarmupFactor > 0 && o.WarmupFactor <= 1, nameof(o.WarmupFactor), o.WarmupFactor, "in (0, 1]");
+        Check(o.StepEpochs.All(e => e >= 1), nameof(o.StepEpochs), string.Join(",", o.StepEpochs), "epochs counted from 1");
+        Check(o.GradientClipNorm >= 0, nameof(o.GradientClipNorm), o.GradientClipNorm, "0 (off) or more");
+        Check(o.TrainableBackboneStages is null or >= 0 and <= 5, nameof(o.TrainableBackboneStages), o.TrainableBackboneStages ?? 0, "between 0 and 5");
+        Check(o.BackgroundIouThreshold > 0 && o.BackgroundIouThreshold <= o.ForegroundIouThreshold && o.ForegroundIouThreshold <= 1,
+            nameof(o.BackgroundIouThreshold), o.BackgroundIouThreshold, $"in (0, ForegroundIouThreshold = {o.ForegroundIouThreshold}] with ForegroundIouThreshold at most 1");
+        Check(o.ScoreThreshold >= 0 && o.ScoreThreshold < 1, nameof(o.ScoreThreshold), o.ScoreThreshold, "in [0, 1)");
+        Check(o.NmsThreshold > 0 && o.NmsThreshold <= 1, nameof(o.NmsThreshold), o.NmsThreshold, "in (0, 1]");
+        Check(o.TopKCandidates >= 1, nameof(o.TopKCandidates), o.TopKCandidates, "at least 1");
+        Check(o.MaxDetectionsPerImage >= 1, nameof(o.MaxDetectionsPerImage), o.MaxDetectionsPerImage, "at least 1");
+        Check(o.EarlyStoppingPatience >= 0, nameof(o.EarlyStoppingPatience), o.EarlyStoppingPatience, "0 (off) or more");
+        ResNetBody.LayerCounts(o.Depth);
+        if (o.Anchors is null)
+            throw new ArgumentException("Options.Anchors must not be null; use new AnchorOptions() for torchvision's defaults.");
+        o.Anchors.Validate();
+        if (!o.Anchors.Strides.SequenceEqual(NetworkConfig.PyramidStrides))
+            throw new ArgumentException($"Options.Anchors.Strides are [{string.Join(", ", o.Anchors.Strides)}] but the ResNet-FPN pyramid P3–P7 has strides [{string.Join(", ", NetworkConfig.PyramidStrides)}]; anchors must sit on the feature cells.");
+        return o;
+    }
+
+    private static void Check(bool ok, string name, object value, string expected)
+    {
+        if (!ok)
+            throw new ArgumentOutOfRangeException(name, value, $"RetinaNet option {name} is {Convert.ToString(value, CultureInfo.InvariantCulture)}; it must be {expected}.");
+    }
+}

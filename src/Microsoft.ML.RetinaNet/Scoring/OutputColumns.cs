@@ -1,0 +1,65 @@
+using System.Reflection;
+using Microsoft.ML.Data;
+
+namespace Microsoft.ML.RetinaNet.Scoring;
+
+/// <summary>Names and types of the three output columns, as a schema and as a schema shape.</summary>
+internal sealed class OutputColumns
+{
+    public OutputColumns(string predictedLabel, string score, string predictedBoxes, string[] classNames)
+    {
+        PredictedLabel = predictedLabel;
+        Score = score;
+        PredictedBoxes = predictedBoxes;
+        ClassNames = classNames;
+        LabelType = new VectorDataViewType(new KeyDataViewType(typeof(uint), classNames.Length));
+    }
+
+    public string PredictedLabel { get; }
+    public string Score { get; }
+    public string PredictedBoxes { get; }
+    public string[] ClassNames { get; }
+
+    /// <summary>Variable-length vector of keys 1..K.</summary>
+    public VectorDataViewType LabelType { get; }
+
+    /// <summary>Variable-length vector of Single.</summary>
+    public static VectorDataViewType FloatVector { get; } = new(NumberDataViewType.Single);
+
+    /// <summary>The input schema followed by PredictedLabel (with the class names as key values), Score, PredictedBoundingBoxes.</summary>
+    public DataViewSchema AppendTo(DataViewSchema input)
+    {
+        var builder = new DataViewSchema.Builder();
+        builder.AddColumns(input);
+        var keyValues = new DataViewSchema.Annotations.Builder();
+        ValueGetter<VBuffer<ReadOnlyMemory<char>>> getter = (ref VBuffer<ReadOnlyMemory<char>> dst) =>
+            dst = new VBuffer<ReadOnlyMemory<char>>(ClassNames.Length, ClassNames.Select(n => n.AsMemory()).ToArray());
+        keyValues.Add(Data.DetectionSchema.KeyValuesKind, new VectorDataViewType(TextDataViewType.Instance, ClassNames.Length), getter);
+        builder.AddColumn(PredictedLabel, LabelType, keyValues.ToAnnotations());
+        builder.AddColumn(Score, FloatVector);
+        builder.AddColumn(PredictedBoxes, FloatVector);
+        return builder.ToSchema();
+    }
+
+    /// <summary>
+    /// The input shape followed by the three output columns. ML.NET 5.0.1 keeps <c>SchemaShape.Column</c>'s
+    /// constructor internal, so it is called through reflection (pinned by a test).
+    /// </summary>
+    public SchemaShape AppendTo(SchemaShape input)
+    {
+        var keyValues = NewColumn("KeyValues", SchemaShape.Column.VectorKind.Vector, TextDataViewType.Instance, false, null);
+        var columns = input.Where(c => c.Name != PredictedLabel && c.Name != Score && c.Name != PredictedBoxes).ToList();
+        columns.Add(NewColumn(PredictedLabel, SchemaShape.Column.VectorKind.VariableVector, NumberDataViewType.UInt32, true, new SchemaShape(new[] { keyValues })));
+        columns.Add(NewColumn(Score, SchemaShape.Column.VectorKind.VariableVector, NumberDataViewType.Single, false, null));
+        columns.Add(NewColumn(PredictedBoxes, SchemaShape.Column.VectorKind.VariableVector, NumberDataViewType.Single, false, null));
+        return new SchemaShape(columns);
+    }
+
+    private static readonly ConstructorInfo ColumnConstructor = typeof(SchemaShape.Column).GetConstructor(
+        BindingFlags.Instance | BindingFlags.NonPublic | BindingFlags.Public, null,
+        new[] { typeof(string), typeof(SchemaShape.Column.VectorKind), typeof(DataViewType), typeof(bool), typeof(SchemaShape) }, null)
+        ?? throw new InvalidOperationException("This version of Microsoft.ML has no SchemaShape.Column(name, kind, type, isKey, annotations) constructor.");
+
+    private static SchemaShape.Column NewColumn(string name, SchemaShape.Column.VectorKind kind, DataViewType itemType, bool isKey, SchemaShape? annotations) =>
+        (SchemaShape.Column)ColumnConstructor.Invoke(new object?[] { name, kind, itemType, isKey, annotations });
+}

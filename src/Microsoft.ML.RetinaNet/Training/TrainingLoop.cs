@@ -1,0 +1,153 @@
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.ML.RetinaNet.Data;
+using Microsoft.ML.RetinaNet.Detection;
+using Microsoft.ML.RetinaNet.Evaluation;
+using Microsoft.ML.RetinaNet.Scoring;
+using Microsoft.ML.Runtime;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.RetinaNet.Training;
+
+/// <summary>What training did, for the log and the caller.</summary>
+internal sealed record TrainingSummary(int Epochs, int Steps, double Seconds, IReadOnlyList<float> EpochLosses, IReadOnlyList<double> ValidationMap, int BestEpoch);
+
+/// <summary>
+/// Epochs of shuffled batches with augmentation, the learning-rate plan, validation mAP after each epoch with the
+/// best weights kept, early stopping, checkpoints, progress on ML.NET's channels and prompt cancellation.
+/// </summary>
+internal sealed class TrainingLoop
+{
+    private readonly RetinaNetTrainer.Options _options;
+    private readonly DetectorModel _model;
+    private readonly IChannel _channel;
+    private readonly IProgressChannel? _progress;
+    private readonly Func<bool> _isCanceled;
+    private readonly CancellationToken _cancellation;
+
+    public TrainingLoop(RetinaNetTrainer.Options options, DetectorModel model, IChannel channel, IProgressChannel? progress,
+        Func<bool> isCanceled, CancellationToken cancellation)
+    {
+        _options = options;
+        _model = model;
+        _channel = channel;
+        _progress = progress;
+        _isCanceled = isCanceled;
+        _cancellation = cancellation;
+    }
+
+    public TrainingSummary Run(DetectionDataset train, DetectionDataset? validation)
+    {
+        var o = _options;
+        var network = _model.Network;
+        var trainable = network.parameters().Where(p => p.requires_grad).ToList();
+        optim.Optimizer optimizer = o.Optimizer == RetinaNetOptimizer.AdamW
+            ? optim.AdamW(trainable, o.LearningRate, weight_decay: o.WeightDecay)
+            : optim.SGD(trainable, o.LearningRate, momentum: o.Momentum, weight_decay: o.WeightDecay);
+        var loss = new DetectionLoss(new LossSettings(o.FocalAlpha, o.FocalGamma, o.BoxLoss!.Value, 1.0, o.ForegroundIouThreshold, o.BackgroundIouThreshold));
+        var step = new TrainingStep(network, _model.Anchors, loss, optimizer, o.GradientClipNorm);
+        var batches = new BatchBuilder(o.ImageSize, new Augmentation(o.HorizontalFlipProbability, o.ScaleJitterMin, o.ScaleJitterMax, o.Seed), _model.Device);
+        int stepsPerEpoch = (train.Examples.Count + o.BatchSize - 1) / o.BatchSize;
+        var plan = new LearningRatePlan(o.LearningRate, o.WarmupSteps, o.WarmupFactor, o.Schedule, o.StepEpochs, o.StepGamma, stepsPerEpoch, o.Epochs);
+        var order = new Random(o.Seed);
+
+        int globalStep = 0, imagesSeen = 0, totalSteps = stepsPerEpoch * o.Epochs;
+        float lastLoss = float.NaN;
+        _progress?.SetHeader(new ProgressHeader(new[] { "loss" }, new[] { "steps", "images" }), entry =>
+        {
+            entry.SetProgress(0, globalStep, totalSteps);
+            entry.SetProgress(1, imagesSeen, (double)totalSteps * o.BatchSize);
+            entry.SetMetric(0, lastLoss);
+        });
+
+        var epochLosses = new List<float>();
+        var validationMap = new List<double>();
+        Dictionary<string, Tensor>? bestWeights = null;
+        int bestEpoch = 0, epochsWithoutImprovement = 0;
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            for (int epoch = 1; epoch <= o.Epochs; epoch++)
+            {
+                var indices = Enumerable.Range(0, train.Examples.Count).OrderBy(_ => order.Next()).ToArray();
+                double epochLoss = 0;
+                var epochClock = Stopwatch.StartNew();
+                for (int b = 0; b < stepsPerEpoch; b++)
+                {
+                    ThrowIfCanceled(epoch, b + 1);
+                    var examples = indices.Skip(b * o.BatchSize).Take(o.BatchSize).Select(i => train.Examples[i]).ToList();
+                    double rate = plan.At(globalStep);
+                    foreach (var group in optimizer.ParamGroups)
+                        group.LearningRate = rate;
+                    StepLosses losses;
+                    using (var batch = batches.Build(examples))
+                        losses = step.Run(batch);
+                    if (!float.IsFinite(losses.Total))
+                        throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
+                            $"The loss became {losses.Total} at epoch {epoch}, step {b + 1} (learning rate {rate:G3}) on rows {string.Join(", ", examples.Select(e => e.Row))}. Lower LearningRate, raise WarmupSteps, or check those rows' boxes."));
+                    globalStep++;
+                    imagesSeen += examples.Count;
+                    lastLoss = losses.Total;
+                    epochLoss += losses.Total;
+                    if (globalStep % Math.Max(1, o.LogEveryNSteps) == 0 || b == stepsPerEpoch - 1)
+                        _channel.Info(MessageSensitivity.None, string.Create(CultureInfo.InvariantCulture,
+                            $"epoch {epoch}/{o.Epochs} step {b + 1}/{stepsPerEpoch}: loss {losses.Total:F4} (classification {losses.Classification:F4}, box {losses.Box:F4}), lr {rate:G3}, {imagesSeen / clock.Elapsed.TotalSeconds:F2} images/s"));
+                }
+                epochLosses.Add((float)(epochLoss / stepsPerEpoch));
+                string line = string.Create(CultureInfo.InvariantCulture, $"epoch {epoch}/{o.Epochs} done in {epochClock.Elapsed.TotalSeconds:F1} s: mean loss {epochLosses[^1]:F4}");
+
+                if (validation != null)
+                {
+                    var metrics = DatasetEvaluation.Evaluate(_model, validation, o.BatchSize, _cancellation);
+                    validationMap.Add(metrics.MeanAveragePrecision);
+                    line += string.Create(CultureInfo.InvariantCulture, $", validation mAP {metrics.MeanAveragePrecision:F4}, AP50 {metrics.AveragePrecision50:F4}");
+                    if (bestWeights == null || metrics.MeanAveragePrecision > validationMap[bestEpoch - 1])
+                    {
+                        DisposeAll(bestWeights);
+                        bestWeights = network.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
+                        bestEpoch = epoch;
+                        epochsWithoutImprovement = 0;
+                    }
+                    else
+                    {
+                        epochsWithoutImprovement++;
+                    }
+                }
+                _channel.Info(MessageSensitivity.None, line);
+                if (o.CheckpointDirectory != null)
+                    Checkpoints.SaveWeights(network, o.CheckpointDirectory, epoch);
+                if (o.EarlyStoppingPatience > 0 && epochsWithoutImprovement >= o.EarlyStoppingPatience)
+                {
+                    _channel.Info(MessageSensitivity.None, $"early stopping after epoch {epoch}: no better validation mAP for {o.EarlyStoppingPatience} epoch(s)");
+                    break;
+                }
+            }
+            if (bestWeights != null && bestEpoch != epochLosses.Count)
+            {
+                using var noGrad = no_grad();
+                var current = network.state_dict();
+                foreach (var (key, value) in bestWeights)
+                    current[key].copy_(value);
+                _channel.Info(MessageSensitivity.None, $"kept the weights of epoch {bestEpoch} (best validation mAP {validationMap[bestEpoch - 1]:F4})");
+            }
+        }
+        finally
+        {
+            DisposeAll(bestWeights);
+            optimizer.Dispose();
+        }
+        return new TrainingSummary(epochLosses.Count, globalStep, clock.Elapsed.TotalSeconds, epochLosses, validationMap, bestEpoch);
+    }
+
+    private void ThrowIfCanceled(int epoch, int step)
+    {
+        if (_cancellation.IsCancellationRequested || _isCanceled())
+            throw new OperationCanceledException($"Training was cancelled before epoch {epoch}, step {step}.", _cancellation);
+    }
+
+    private static void DisposeAll(Dictionary<string, Tensor>? weights)
+    {
+        if (weights == null) return;
+        foreach (var t in weights.Values) t.Dispose();
+    }
+}
