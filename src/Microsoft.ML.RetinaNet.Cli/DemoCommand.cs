@@ -10,7 +10,7 @@ namespace Microsoft.ML.RetinaNet.Cli;
 /// <summary>The main job for now: trains RetinaNet for a few steps on generated images and prints the losses.</summary>
 internal static class DemoCommand
 {
-    public static Command Create()
+    public static System.CommandLine.Command Create()
     {
         var depth = new Option<int>("--depth") { Description = "ResNet depth: 18, 34, 50, 101 or 152", DefaultValueFactory = _ => 18 };
         var imageSize = new Option<int>("--image-size") { Description = "square input size in pixels", DefaultValueFactory = _ => 256 };
@@ -19,7 +19,7 @@ internal static class DemoCommand
         var learningRate = new Option<double>("--learning-rate") { Description = "SGD learning rate", DefaultValueFactory = _ => 0.01 };
         var threads = new Option<int>("--threads") { Description = "CPU threads for TorchSharp (0: all cores)", DefaultValueFactory = _ => 0 };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1 };
-        var command = new Command("demo", "Train RetinaNet for a few steps on generated rectangles and print the losses.")
+        var command = new System.CommandLine.Command("demo", "Train RetinaNet for a few steps on generated rectangles and print the losses.")
         {
             depth, imageSize, batchSize, steps, learningRate, threads, seed,
         };
