@@ -12,14 +12,14 @@ internal static class MLNetInternals
 {
     private const BindingFlags Any = BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic;
 
-    /// <summary>The environment of an ML.NET catalog (its internal <c>Environment</c> property).</summary>
+    /// <summary>The environment of an ML.NET catalog (<c>IInternalCatalog.Environment</c>, implemented explicitly).</summary>
     public static IHostEnvironment Environment(object catalog)
     {
         for (var type = catalog.GetType(); type != null; type = type.BaseType)
         {
-            var property = type.GetProperty("Environment", Any);
-            if (property?.GetValue(catalog) is IHostEnvironment env)
-                return env;
+            foreach (var property in type.GetProperties(Any | BindingFlags.DeclaredOnly))
+                if ((property.Name == "Environment" || property.Name.EndsWith(".Environment", StringComparison.Ordinal)) && property.GetValue(catalog) is IHostEnvironment env)
+                    return env;
         }
         throw new InvalidOperationException($"Could not find the ML.NET environment of {catalog.GetType().Name}; this Microsoft.ML version is not supported.");
     }

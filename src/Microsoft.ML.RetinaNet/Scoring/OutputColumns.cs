@@ -12,7 +12,6 @@ internal sealed class OutputColumns
         Score = score;
         PredictedBoxes = predictedBoxes;
         ClassNames = classNames;
-        LabelType = new VectorDataViewType(new KeyDataViewType(typeof(uint), classNames.Length));
     }
 
     public string PredictedLabel { get; }
@@ -21,7 +20,7 @@ internal sealed class OutputColumns
     public string[] ClassNames { get; }
 
     /// <summary>Variable-length vector of keys 1..K.</summary>
-    public VectorDataViewType LabelType { get; }
+    public VectorDataViewType LabelType => new(new KeyDataViewType(typeof(uint), ClassNames.Length));
 
     /// <summary>Variable-length vector of Single.</summary>
     public static VectorDataViewType FloatVector { get; } = new(NumberDataViewType.Single);
