@@ -50,7 +50,7 @@ internal static class DemoCommand
             var watch = Stopwatch.StartNew();
             var losses = step.Run(batch);
             times.Add(watch.Elapsed.TotalSeconds);
-            Console.WriteLine($"step {i,4}  loss {losses.Total,8:F4}  classification {losses.Classification,8:F4}  box {losses.Box,8:F4}  {times[^1],6:F2} s");
+            Console.WriteLine($"step {i,4}  loss {losses.Total,8:F4}  classification {losses.Classification,8:F4}  box {losses.Box,8:F4}  {times[^1],6:F2} s  RSS {Process.GetCurrentProcess().WorkingSet64 / 1048576} MiB");
         }
         var sorted = times.Skip(1).DefaultIfEmpty(times[0]).OrderBy(t => t).ToList();
         Console.WriteLine($"median step time (after the first): {sorted[sorted.Count / 2]:F3} s");

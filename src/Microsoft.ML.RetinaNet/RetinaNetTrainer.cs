@@ -77,8 +77,8 @@ public sealed partial class RetinaNetTrainer : IEstimator<RetinaNetTransformer>
     {
         var o = _options;
         Require(inputSchema, o.ImageColumnName, c => c.Kind == SchemaShape.Column.VectorKind.Scalar && c.ItemType is Microsoft.ML.Transforms.Image.ImageDataViewType, "an image (MLImage, from LoadImages)");
-        Require(inputSchema, o.LabelColumnName, c => c.Kind != SchemaShape.Column.VectorKind.Scalar && c.IsKey, "a vector of keys (MapValueToKey)");
-        Require(inputSchema, o.BoundingBoxColumnName, c => c.Kind != SchemaShape.Column.VectorKind.Scalar && c.ItemType == Microsoft.ML.Data.NumberDataViewType.Single, "a vector of Single");
+        Require(inputSchema, o.LabelColumnName, c => c.Kind != SchemaShape.Column.VectorKind.Scalar && c.IsKey && c.ItemType.RawType == typeof(uint), "a vector of UInt32 keys (one class per object; use mlContext.Transforms.Conversion.MapValueToKey)");
+        Require(inputSchema, o.BoundingBoxColumnName, c => c.Kind != SchemaShape.Column.VectorKind.Scalar && c.ItemType == Microsoft.ML.Data.NumberDataViewType.Single, "a vector of Single (x0, y0, x1, y1 per object)");
         return new OutputColumns(o.PredictedLabelColumnName, o.ScoreColumnName, o.PredictedBoundingBoxColumnName, Array.Empty<string>()).AppendTo(inputSchema);
     }
 
@@ -86,9 +86,16 @@ public sealed partial class RetinaNetTrainer : IEstimator<RetinaNetTransformer>
     {
         var column = shape.FirstOrDefault(c => c.Name == name);
         if (column.Name == null)
-            throw new ArgumentException($"The input has no column '{name}' ({expected}).");
+            throw new ArgumentException($"The training data has no column '{name}' ({expected}). Its columns: {string.Join(", ", shape.Select(c => $"{c.Name} ({Describe(c)})"))}.");
         if (!ok(column))
-            throw new ArgumentException($"Column '{name}' must be {expected}, but is {column.Kind} of {column.ItemType}{(column.IsKey ? " keys" : "")}.");
+            throw new ArgumentException($"Column '{name}' of the training data must be {expected} but is {Describe(column)}.");
+    }
+
+    /// <summary>A shape column's type written as ML.NET writes DataViewTypes: Vector&lt;Single&gt;, Key&lt;UInt32&gt;.</summary>
+    private static string Describe(SchemaShape.Column c)
+    {
+        string item = c.IsKey ? $"Key<{c.ItemType.RawType.Name}>" : c.ItemType.ToString() ?? "?";
+        return c.Kind == SchemaShape.Column.VectorKind.Scalar ? item : $"Vector<{item}>";
     }
 
     private static RetinaNetNetwork CreateNetwork(Options o, int classCount)

@@ -94,7 +94,7 @@ internal sealed class TrainingLoop
                             $"epoch {epoch}/{o.Epochs} step {b + 1}/{stepsPerEpoch}: loss {losses.Total:F4} (classification {losses.Classification:F4}, box {losses.Box:F4}), lr {rate:G3}, {imagesSeen / clock.Elapsed.TotalSeconds:F2} images/s"));
                 }
                 epochLosses.Add((float)(epochLoss / stepsPerEpoch));
-                string line = string.Create(CultureInfo.InvariantCulture, $"epoch {epoch}/{o.Epochs} done in {epochClock.Elapsed.TotalSeconds:F1} s: mean loss {epochLosses[^1]:F4}");
+                string line = string.Create(CultureInfo.InvariantCulture, $"epoch {epoch}/{o.Epochs} done in {epochClock.Elapsed.TotalSeconds:F1} s: mean loss {epochLosses[^1]:F4}, working set {Process.GetCurrentProcess().WorkingSet64 / (1024 * 1024)} MiB");
 
                 if (validation != null)
                 {

@@ -33,7 +33,7 @@ public class RetinaNetEstimatorTests : IClassFixture<TrainedShapesFixture>
     public void LossFallsAndTheDetectorFindsTheShapes()
     {
         var epochLosses = _trained.Messages
-            .Select(m => Regex.Match(m, @"^epoch \d+/\d+ done in .* mean loss ([0-9.]+)"))
+            .Select(m => Regex.Match(m, @"^epoch \d+/\d+ done in .* mean loss ([0-9.]+),"))
             .Where(m => m.Success)
             .Select(m => double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture))
             .ToList();
@@ -43,6 +43,7 @@ public class RetinaNetEstimatorTests : IClassFixture<TrainedShapesFixture>
 
         var metrics = _trained.Ml.MulticlassClassification.EvaluateCocoDetection(_trained.Model.Transform(_trained.Data));
         _output.WriteLine(metrics.ToMarkdown());
+        foreach (var m in _trained.Messages.Where(m => m.Contains("done in"))) _output.WriteLine(m);
         _output.WriteLine($"training {_trained.TrainingSeconds:F1} s, peak working set {_trained.PeakWorkingSetMiB:F0} MiB");
         Assert.True(metrics.AveragePrecision50 >= 0.5, $"AP50 on the training images is {metrics.AveragePrecision50:F3}");
         Assert.Equal(ShapesDataset.Classes.Length, metrics.PerClassAveragePrecision.Count);
