@@ -6,10 +6,10 @@ internal static class Program
 {
     public static int Main(string[] args)
     {
-        var demo = DemoCommand.Create();
-        var root = new RootCommand("RetinaNet for ML.NET: train, tune anchors, evaluate, export.") { demo };
-        // With no verb the main job runs.
-        root.SetAction(parse => demo.Parse(Array.Empty<string>()).Invoke());
+        var quickStart = QuickStartCommand.Create();
+        var root = new RootCommand("RetinaNet for ML.NET: train, evaluate, and (soon) tune anchors and export.") { quickStart };
+        // With no verb the main job runs with its defaults.
+        root.SetAction(_ => quickStart.Parse(Array.Empty<string>()).Invoke());
         return root.Parse(args).Invoke();
     }
 }

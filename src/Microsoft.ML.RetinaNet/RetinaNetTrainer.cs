@@ -61,7 +61,7 @@ public sealed partial class RetinaNetTrainer : IEstimator<RetinaNetTransformer>
                 new PostProcessSettings(o.ScoreThreshold, o.TopKCandidates, o.NmsThreshold, o.MaxDetectionsPerImage), o.ImageSize, train.ClassNames, device);
             var summary = new TrainingLoop(o, model, channel, progress, MLNetInternals.CancellationProbe(_env), cancellation).Run(train, validation);
             channel.Info(MessageSensitivity.None, string.Create(CultureInfo.InvariantCulture,
-                $"trained {summary.Epochs} epochs, {summary.Steps} steps in {summary.Seconds:F1} s ({summary.Steps * (double)o.BatchSize / Math.Max(summary.Seconds, 1e-9):F2} images/s)"));
+                $"trained {summary.Epochs} epochs, {summary.Steps} steps in {summary.Seconds:F1} s; the steps alone: {summary.StepSeconds:F1} s, {summary.Images / Math.Max(summary.StepSeconds, 1e-9):F2} images/s"));
             return new RetinaNetTransformer(model, o.ImageColumnName,
                 new OutputColumns(o.PredictedLabelColumnName, o.ScoreColumnName, o.PredictedBoundingBoxColumnName, train.ClassNames));
         }

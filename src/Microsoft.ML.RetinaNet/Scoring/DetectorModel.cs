@@ -2,6 +2,7 @@ using Microsoft.ML.Data;
 using Microsoft.ML.RetinaNet.Data;
 using Microsoft.ML.RetinaNet.Detection;
 using Microsoft.ML.RetinaNet.Modeling;
+using Microsoft.ML.RetinaNet.Runtime;
 using Microsoft.ML.RetinaNet.Training;
 using static TorchSharp.torch;
 
@@ -65,7 +66,7 @@ internal sealed class DetectorModel : IDisposable
         for (int i = 0; i < images.Count; i++)
         {
             var lb = images[i].Letterbox;
-            var boxes = detections[i].Boxes.cpu().data<float>().ToArray();
+            var boxes = detections[i].Boxes.ToArray<float>();
             for (int j = 0; j < boxes.Length; j += 4)
             {
                 boxes[j] = Math.Clamp(boxes[j] / lb.Scale, 0, lb.OriginalWidth);
@@ -73,8 +74,8 @@ internal sealed class DetectorModel : IDisposable
                 boxes[j + 2] = Math.Clamp(boxes[j + 2] / lb.Scale, 0, lb.OriginalWidth);
                 boxes[j + 3] = Math.Clamp(boxes[j + 3] / lb.Scale, 0, lb.OriginalHeight);
             }
-            var keys = detections[i].Labels.cpu().data<long>().Select(l => (uint)(l + 1)).ToArray();
-            result[i] = new Prediction(keys, detections[i].Scores.cpu().data<float>().ToArray(), boxes);
+            var keys = detections[i].Labels.ToArray<long>().Select(l => (uint)(l + 1)).ToArray();
+            result[i] = new Prediction(keys, detections[i].Scores.ToArray<float>(), boxes);
         }
         return result;
     }

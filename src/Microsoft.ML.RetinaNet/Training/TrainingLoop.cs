@@ -10,7 +10,7 @@ using static TorchSharp.torch;
 namespace Microsoft.ML.RetinaNet.Training;
 
 /// <summary>What training did, for the log and the caller.</summary>
-internal sealed record TrainingSummary(int Epochs, int Steps, double Seconds, IReadOnlyList<float> EpochLosses, IReadOnlyList<double> ValidationMap, int BestEpoch);
+internal sealed record TrainingSummary(int Epochs, int Steps, int Images, double Seconds, double StepSeconds, IReadOnlyList<float> EpochLosses, IReadOnlyList<double> ValidationMap, int BestEpoch);
 
 /// <summary>
 /// Epochs of shuffled batches with augmentation, the learning-rate plan, validation mAP after each epoch with the
@@ -65,6 +65,7 @@ internal sealed class TrainingLoop
         Dictionary<string, Tensor>? bestWeights = null;
         int bestEpoch = 0, epochsWithoutImprovement = 0;
         var clock = Stopwatch.StartNew();
+        var stepClock = new Stopwatch(); // training steps only, for images/s
         try
         {
             for (int epoch = 1; epoch <= o.Epochs; epoch++)
@@ -80,8 +81,10 @@ internal sealed class TrainingLoop
                     foreach (var group in optimizer.ParamGroups)
                         group.LearningRate = rate;
                     StepLosses losses;
+                    stepClock.Start();
                     using (var batch = batches.Build(examples))
                         losses = step.Run(batch);
+                    stepClock.Stop();
                     if (!float.IsFinite(losses.Total))
                         throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
                             $"The loss became {losses.Total} at epoch {epoch}, step {b + 1} (learning rate {rate:G3}) on rows {string.Join(", ", examples.Select(e => e.Row))}. Lower LearningRate, raise WarmupSteps, or check those rows' boxes."));
@@ -91,7 +94,7 @@ internal sealed class TrainingLoop
                     epochLoss += losses.Total;
                     if (globalStep % Math.Max(1, o.LogEveryNSteps) == 0 || b == stepsPerEpoch - 1)
                         _channel.Info(MessageSensitivity.None, string.Create(CultureInfo.InvariantCulture,
-                            $"epoch {epoch}/{o.Epochs} step {b + 1}/{stepsPerEpoch}: loss {losses.Total:F4} (classification {losses.Classification:F4}, box {losses.Box:F4}), lr {rate:G3}, {imagesSeen / clock.Elapsed.TotalSeconds:F2} images/s"));
+                            $"epoch {epoch}/{o.Epochs} step {b + 1}/{stepsPerEpoch}: loss {losses.Total:F4} (classification {losses.Classification:F4}, box {losses.Box:F4}), lr {rate:G3}, {imagesSeen / stepClock.Elapsed.TotalSeconds:F2} images/s"));
                 }
                 epochLosses.Add((float)(epochLoss / stepsPerEpoch));
                 string line = string.Create(CultureInfo.InvariantCulture, $"epoch {epoch}/{o.Epochs} done in {epochClock.Elapsed.TotalSeconds:F1} s: mean loss {epochLosses[^1]:F4}, working set {Process.GetCurrentProcess().WorkingSet64 / (1024 * 1024)} MiB");
@@ -104,7 +107,8 @@ internal sealed class TrainingLoop
                     if (bestWeights == null || metrics.MeanAveragePrecision > validationMap[bestEpoch - 1])
                     {
                         DisposeAll(bestWeights);
-                        bestWeights = network.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
+                        using (no_grad())
+                            bestWeights = network.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
                         bestEpoch = epoch;
                         epochsWithoutImprovement = 0;
                     }
@@ -136,7 +140,7 @@ internal sealed class TrainingLoop
             DisposeAll(bestWeights);
             optimizer.Dispose();
         }
-        return new TrainingSummary(epochLosses.Count, globalStep, clock.Elapsed.TotalSeconds, epochLosses, validationMap, bestEpoch);
+        return new TrainingSummary(epochLosses.Count, globalStep, imagesSeen, clock.Elapsed.TotalSeconds, stepClock.Elapsed.TotalSeconds, epochLosses, validationMap, bestEpoch);
     }
 
     private void ThrowIfCanceled(int epoch, int step)

@@ -1,5 +1,6 @@
 using Microsoft.ML.RetinaNet.Detection;
 using Microsoft.ML.RetinaNet.Modeling;
+using Microsoft.ML.RetinaNet.Runtime;
 using static TorchSharp.torch;
 
 namespace Microsoft.ML.RetinaNet.Training;
@@ -47,7 +48,7 @@ internal sealed class TrainingStep
             nn.utils.clip_grad_norm_(_trainable, _gradientClipNorm);
         _optimizer.step();
         // one host synchronisation per step: both scalars at once
-        var values = stack(new[] { cls.detach(), box.detach() }).cpu().data<float>().ToArray();
+        var values = stack(new[] { cls.detach(), box.detach() }).ToArray<float>();
         return new StepLosses(values[0], values[1]);
     }
 }

@@ -1,5 +1,5 @@
 using Microsoft.ML.Data;
-using Microsoft.ML.RetinaNet.Tests.TestData;
+using Microsoft.ML.RetinaNet.Datasets;
 using Xunit;
 
 namespace Microsoft.ML.RetinaNet.Tests.Estimator;
@@ -22,13 +22,13 @@ public sealed class FloatLabelRow
 public sealed class BadInputTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("retinanet-bad-").FullName;
-    private readonly List<ShapeRow> _good;
+    private readonly List<DetectionRecord> _good;
     private readonly MLContext _ml = new(seed: 1);
     private readonly List<string> _log = new();
 
     public BadInputTests()
     {
-        _good = ShapesDataset.Write(_dir, 3, 64, 48, seed: 11, maxObjects: 2);
+        _good = SyntheticShapes.Write(_dir, 3, 64, 48, seed: 11, maxObjects: 2);
         _ml.Log += (_, e) => { if (e.Source.StartsWith(nameof(RetinaNetTrainer), StringComparison.Ordinal)) lock (_log) _log.Add(e.RawMessage); };
     }
 
@@ -36,10 +36,10 @@ public sealed class BadInputTests : IDisposable
 
     private static RetinaNetTrainer.Options Tiny() => new() { Depth = 18, ImageSize = 64, BatchSize = 2, Epochs = 1, WarmupSteps = 0 };
 
-    private Exception FitFails(IEnumerable<ShapeRow> rows, RetinaNetTrainer.Options? options = null)
+    private Exception FitFails(IEnumerable<DetectionRecord> rows, RetinaNetTrainer.Options? options = null)
     {
         var pipeline = _ml.Transforms.Conversion.MapValueToKey("Label")
-            .Append(_ml.Transforms.LoadImages("Image", _dir, nameof(ShapeRow.ImagePath)))
+            .Append(_ml.Transforms.LoadImages("Image", _dir, nameof(DetectionRecord.ImagePath)))
             .Append(_ml.MulticlassClassification.Trainers.RetinaNet(options ?? Tiny()));
         var error = Record.Exception(() => pipeline.Fit(_ml.Data.LoadFromEnumerable(rows)));
         Assert.NotNull(error);
@@ -47,13 +47,13 @@ public sealed class BadInputTests : IDisposable
         return error!;
     }
 
-    private List<ShapeRow> WithRow1(Func<ShapeRow, ShapeRow> change) =>
+    private List<DetectionRecord> WithRow1(Func<DetectionRecord, DetectionRecord> change) =>
         _good.Select((r, i) => i == 1 ? change(r) : r).ToList();
 
     [Fact]
     public void LabelAndBoxCountsThatDisagreeNameTheRow()
     {
-        var error = FitFails(WithRow1(r => new ShapeRow { ImagePath = r.ImagePath, Label = r.Label, BoundingBoxes = r.BoundingBoxes.Concat(new float[] { 1, 2, 3, 4 }).ToArray() }));
+        var error = FitFails(WithRow1(r => new DetectionRecord { ImagePath = r.ImagePath, Label = r.Label, BoundingBoxes = r.BoundingBoxes.Concat(new float[] { 1, 2, 3, 4 }).ToArray() }));
         Assert.Contains("row 1:", error.Message);
         Assert.Contains("labels in 'Label' but", error.Message);
     }
@@ -61,7 +61,7 @@ public sealed class BadInputTests : IDisposable
     [Fact]
     public void AnInvertedBoxIsQuoted()
     {
-        var error = FitFails(WithRow1(r => new ShapeRow { ImagePath = r.ImagePath, Label = new[] { "square" }, BoundingBoxes = new float[] { 30, 10, 20, 40 } }));
+        var error = FitFails(WithRow1(r => new DetectionRecord { ImagePath = r.ImagePath, Label = new[] { "square" }, BoundingBoxes = new float[] { 30, 10, 20, 40 } }));
         Assert.Contains("row 1: box 0 [30, 10, 20, 40] has x1 <= x0 or y1 <= y0", error.Message);
     }
 
@@ -69,30 +69,30 @@ public sealed class BadInputTests : IDisposable
     public void XywhBoxesAreRecognised()
     {
         // x=20, y=10, w=15, h=12 given as if it were x0 y0 x1 y1
-        var error = FitFails(WithRow1(r => new ShapeRow { ImagePath = r.ImagePath, Label = new[] { "square" }, BoundingBoxes = new float[] { 20, 10, 15, 12 } }));
+        var error = FitFails(WithRow1(r => new DetectionRecord { ImagePath = r.ImagePath, Label = new[] { "square" }, BoundingBoxes = new float[] { 20, 10, 15, 12 } }));
         Assert.Contains("looks like x, y, width, height", error.Message);
     }
 
     [Fact]
     public void NonFiniteCoordinatesAreRefused()
     {
-        var error = FitFails(WithRow1(r => new ShapeRow { ImagePath = r.ImagePath, Label = new[] { "disc" }, BoundingBoxes = new[] { 1f, float.NaN, 10f, 10f } }));
+        var error = FitFails(WithRow1(r => new DetectionRecord { ImagePath = r.ImagePath, Label = new[] { "disc" }, BoundingBoxes = new[] { 1f, float.NaN, 10f, 10f } }));
         Assert.Contains("row 1: box 0 [1, NaN, 10, 10] has a coordinate that is not a finite number", error.Message);
     }
 
     [Fact]
     public void ABoxEntirelyOutsideTheImageIsRefused()
     {
-        var error = FitFails(WithRow1(r => new ShapeRow { ImagePath = r.ImagePath, Label = new[] { "disc" }, BoundingBoxes = new float[] { 70, 5, 90, 20 } }));
+        var error = FitFails(WithRow1(r => new DetectionRecord { ImagePath = r.ImagePath, Label = new[] { "disc" }, BoundingBoxes = new float[] { 70, 5, 90, 20 } }));
         Assert.Contains("lies entirely outside the 64×48 image", error.Message);
     }
 
     [Fact]
     public void ABoxPartlyOutsideIsClippedWithAWarning()
     {
-        var rows = WithRow1(r => new ShapeRow { ImagePath = r.ImagePath, Label = new[] { "disc" }, BoundingBoxes = new float[] { 50, 30, 80, 60 } });
+        var rows = WithRow1(r => new DetectionRecord { ImagePath = r.ImagePath, Label = new[] { "disc" }, BoundingBoxes = new float[] { 50, 30, 80, 60 } });
         var pipeline = _ml.Transforms.Conversion.MapValueToKey("Label")
-            .Append(_ml.Transforms.LoadImages("Image", _dir, nameof(ShapeRow.ImagePath)))
+            .Append(_ml.Transforms.LoadImages("Image", _dir, nameof(DetectionRecord.ImagePath)))
             .Append(_ml.MulticlassClassification.Trainers.RetinaNet(Tiny()));
         using var model = (IDisposable)pipeline.Fit(_ml.Data.LoadFromEnumerable(rows)).LastTransformer;
         Assert.Contains(_log, m => m == "1 box(es) reached outside their image and were clipped to it.");
@@ -135,15 +135,15 @@ public sealed class BadInputTests : IDisposable
     [Fact]
     public void AnEmptyDatasetIsRefused()
     {
-        var error = FitFails(Array.Empty<ShapeRow>());
+        var error = FitFails(Array.Empty<DetectionRecord>());
         Assert.Contains("has no rows", error.Message);
     }
 
     [Fact]
     public void AValidationSetWithOtherClassesIsRefused()
     {
-        var validationRows = new[] { new ShapeRow { ImagePath = _good[0].ImagePath, Label = new[] { "bar", "zebra" }, BoundingBoxes = new float[] { 1, 1, 10, 10, 20, 20, 30, 30 } } };
-        var validation = _ml.Transforms.Conversion.MapValueToKey("Label").Append(_ml.Transforms.LoadImages("Image", _dir, nameof(ShapeRow.ImagePath)))
+        var validationRows = new[] { new DetectionRecord { ImagePath = _good[0].ImagePath, Label = new[] { "bar", "zebra" }, BoundingBoxes = new float[] { 1, 1, 10, 10, 20, 20, 30, 30 } } };
+        var validation = _ml.Transforms.Conversion.MapValueToKey("Label").Append(_ml.Transforms.LoadImages("Image", _dir, nameof(DetectionRecord.ImagePath)))
             .Fit(_ml.Data.LoadFromEnumerable(validationRows)).Transform(_ml.Data.LoadFromEnumerable(validationRows));
         var options = Tiny();
         options.ValidationSet = validation;

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using Microsoft.ML.RetinaNet.Runtime;
-using Microsoft.ML.RetinaNet.Tests.TestData;
+using Microsoft.ML.RetinaNet.Datasets;
 using Xunit;
 
 namespace Microsoft.ML.RetinaNet.Tests.Estimator;
@@ -14,9 +14,9 @@ public sealed class CancellationTests : IDisposable
     private (MLContext Ml, IDataView Data, RetinaNetTrainer Trainer) Setup()
     {
         var ml = new MLContext(seed: 1);
-        var rows = ShapesDataset.Write(_dir, 4, 64, 64, seed: 5);
+        var rows = SyntheticShapes.Write(_dir, 4, 64, 64, seed: 5);
         var raw = ml.Data.LoadFromEnumerable(rows);
-        var data = ml.Transforms.Conversion.MapValueToKey("Label").Append(ml.Transforms.LoadImages("Image", _dir, nameof(ShapeRow.ImagePath))).Fit(raw).Transform(raw);
+        var data = ml.Transforms.Conversion.MapValueToKey("Label").Append(ml.Transforms.LoadImages("Image", _dir, nameof(DetectionRecord.ImagePath))).Fit(raw).Transform(raw);
         var trainer = ml.MulticlassClassification.Trainers.RetinaNet(new RetinaNetTrainer.Options { Depth = 18, ImageSize = 64, BatchSize = 2, Epochs = 500, LogEveryNSteps = 1 });
         return (ml, data, trainer);
     }

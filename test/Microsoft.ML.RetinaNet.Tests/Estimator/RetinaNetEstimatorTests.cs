@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Microsoft.ML.Data;
-using Microsoft.ML.RetinaNet.Tests.TestData;
+using Microsoft.ML.RetinaNet.Datasets;
 using SkiaSharp;
 using Xunit;
 using Xunit.Abstractions;
@@ -46,7 +46,7 @@ public class RetinaNetEstimatorTests : IClassFixture<TrainedShapesFixture>
         foreach (var m in _trained.Messages.Where(m => m.Contains("done in"))) _output.WriteLine(m);
         _output.WriteLine($"training {_trained.TrainingSeconds:F1} s, peak working set {_trained.PeakWorkingSetMiB:F0} MiB");
         Assert.True(metrics.AveragePrecision50 >= 0.5, $"AP50 on the training images is {metrics.AveragePrecision50:F3}");
-        Assert.Equal(ShapesDataset.Classes.Length, metrics.PerClassAveragePrecision.Count);
+        Assert.Equal(SyntheticShapes.Classes.Count, metrics.PerClassAveragePrecision.Count);
     }
 
     [Fact]
@@ -64,7 +64,7 @@ public class RetinaNetEstimatorTests : IClassFixture<TrainedShapesFixture>
         var labelType = Assert.IsType<VectorDataViewType>(label.Type);
         Assert.False(labelType.IsKnownSize);
         var key = Assert.IsType<KeyDataViewType>(labelType.ItemType);
-        Assert.Equal((ulong)ShapesDataset.Classes.Length, key.Count);
+        Assert.Equal((ulong)SyntheticShapes.Classes.Count, key.Count);
         VBuffer<ReadOnlyMemory<char>> names = default;
         label.GetKeyValues(ref names);
         var expectedNames = _trained.Rows.SelectMany(r => r.Label).Distinct().ToArray(); // MapValueToKey: order of occurrence
@@ -99,7 +99,7 @@ public class RetinaNetEstimatorTests : IClassFixture<TrainedShapesFixture>
             Assert.Equal(first[i].PredictedBoundingBoxes, second[i].PredictedBoundingBoxes);
         }
 
-        var engine = _trained.Ml.Model.CreatePredictionEngine<ShapeRow, DetectionOutput>(_trained.Model);
+        var engine = _trained.Ml.Model.CreatePredictionEngine<DetectionRecord, DetectionOutput>(_trained.Model);
         for (int i = 0; i < 3; i++)
         {
             var single = engine.Predict(_trained.Rows[i]);
@@ -130,7 +130,7 @@ public class RetinaNetEstimatorTests : IClassFixture<TrainedShapesFixture>
         using (var png = image.Encode(SKEncodedImageFormat.Png, 100))
         using (var file = File.Create(big))
             png.SaveTo(file);
-        var rows = new[] { _trained.Rows[0], new ShapeRow { ImagePath = "big-0.png", Label = _trained.Rows[0].Label, BoundingBoxes = _trained.Rows[0].BoundingBoxes.Select(v => v * 2).ToArray() } };
+        var rows = new[] { _trained.Rows[0], new DetectionRecord { ImagePath = "big-0.png", Label = _trained.Rows[0].Label, BoundingBoxes = _trained.Rows[0].BoundingBoxes.Select(v => v * 2).ToArray() } };
         var outputs = Score(_trained.Ml.Data.LoadFromEnumerable(rows));
         Assert.Equal(outputs[0].PredictedLabel[0], outputs[1].PredictedLabel[0]);
         for (int c = 0; c < 4; c++)
@@ -141,7 +141,7 @@ public class RetinaNetEstimatorTests : IClassFixture<TrainedShapesFixture>
     public void EstimatorOutputSchemaAddsTheThreeColumns()
     {
         var pipeline = _trained.Ml.Transforms.Conversion.MapValueToKey("Label")
-            .Append(_trained.Ml.Transforms.LoadImages("Image", _trained.Directory, nameof(ShapeRow.ImagePath)))
+            .Append(_trained.Ml.Transforms.LoadImages("Image", _trained.Directory, nameof(DetectionRecord.ImagePath)))
             .Append(_trained.Ml.MulticlassClassification.Trainers.RetinaNet(_trained.Options));
         // SchemaShape.Create(DataViewSchema) is internal to ML.NET; its estimators call it, tests reach it by reflection
         var create = typeof(SchemaShape).GetMethod("Create", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!;

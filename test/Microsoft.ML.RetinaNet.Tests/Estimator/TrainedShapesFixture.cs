@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Microsoft.ML.RetinaNet.Tests.TestData;
+using Microsoft.ML.RetinaNet.Datasets;
 
 namespace Microsoft.ML.RetinaNet.Tests.Estimator;
 
@@ -18,7 +18,7 @@ public sealed class TrainedShapesFixture : IDisposable
             if (e.Source.StartsWith(nameof(RetinaNetTrainer), StringComparison.Ordinal))
                 lock (Messages) Messages.Add(e.RawMessage);
         };
-        Rows = ShapesDataset.Write(Directory, 8, 128, 128, seed: 3);
+        Rows = SyntheticShapes.Write(Directory, 8, 128, 128, seed: 3);
         Data = Ml.Data.LoadFromEnumerable(Rows);
         Options = new RetinaNetTrainer.Options
         {
@@ -26,7 +26,7 @@ public sealed class TrainedShapesFixture : IDisposable
             WarmupSteps = 10, Schedule = LearningRateSchedule.Constant, ScaleJitterMin = 1, ScaleJitterMax = 1, LogEveryNSteps = 1,
         };
         var pipeline = Ml.Transforms.Conversion.MapValueToKey("Label")
-            .Append(Ml.Transforms.LoadImages("Image", Directory, nameof(ShapeRow.ImagePath)))
+            .Append(Ml.Transforms.LoadImages("Image", Directory, nameof(DetectionRecord.ImagePath)))
             .Append(Ml.MulticlassClassification.Trainers.RetinaNet(Options));
         var watch = Stopwatch.StartNew();
         Model = pipeline.Fit(Data);
@@ -37,7 +37,7 @@ public sealed class TrainedShapesFixture : IDisposable
     public string Directory { get; }
     public MLContext Ml { get; }
     public List<string> Messages { get; } = new();
-    public List<ShapeRow> Rows { get; }
+    public List<DetectionRecord> Rows { get; }
     public IDataView Data { get; }
     public RetinaNetTrainer.Options Options { get; }
     public ITransformer Model { get; }

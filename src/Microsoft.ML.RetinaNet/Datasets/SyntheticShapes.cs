@@ -1,25 +1,41 @@
 using SkiaSharp;
 
-namespace Microsoft.ML.RetinaNet.Tests.TestData;
+namespace Microsoft.ML.RetinaNet.Datasets;
 
-/// <summary>A row as a user would load it: an image path, a class name per object and x0 y0 x1 y1 per object.</summary>
-public sealed class ShapeRow
+/// <summary>
+/// One annotated image as it is loaded into ML.NET: an image path (relative to the image folder), a class name per
+/// object, and x0 y0 x1 y1 per object in the image's pixels. Map <see cref="Label"/> with <c>MapValueToKey</c> and
+/// load <see cref="ImagePath"/> with <c>LoadImages</c> to get the trainer's columns.
+/// </summary>
+public sealed class DetectionRecord
 {
+    /// <summary>Image file, relative to the image folder.</summary>
     public string ImagePath { get; set; } = "";
+
+    /// <summary>Class name of each object.</summary>
     public string[] Label { get; set; } = Array.Empty<string>();
+
+    /// <summary>x0, y0, x1, y1 of each object, in pixels.</summary>
     public float[] BoundingBoxes { get; set; } = Array.Empty<float>();
 }
 
-/// <summary>Generated PNGs of coloured shapes (square, disc, bar) on a cluttered background, with their boxes.</summary>
-public static class ShapesDataset
+/// <summary>
+/// A tiny generated dataset for smoke tests and examples: PNGs of red squares, blue discs and flat green bars on a
+/// light background with grey clutter lines, 1 to <c>maxObjects</c> objects per image, deterministic for a seed.
+/// </summary>
+public static class SyntheticShapes
 {
-    public static readonly string[] Classes = { "square", "disc", "bar" };
+    /// <summary>The class names: square, disc, bar (h/w = 1/3).</summary>
+    public static IReadOnlyList<string> Classes { get; } = new[] { "square", "disc", "bar" };
 
-    public static List<ShapeRow> Write(string directory, int count, int width, int height, int seed, int maxObjects = 3)
+    /// <summary>Writes <paramref name="count"/> images into <paramref name="directory"/> and returns their annotations.</summary>
+    public static List<DetectionRecord> Write(string directory, int count, int width, int height, int seed, int maxObjects = 3)
     {
+        if (count < 0 || width < 16 || height < 16 || maxObjects < 1)
+            throw new ArgumentOutOfRangeException(nameof(count), "SyntheticShapes needs count >= 0, width and height >= 16 and maxObjects >= 1.");
         Directory.CreateDirectory(directory);
         var random = new Random(seed);
-        var rows = new List<ShapeRow>();
+        var rows = new List<DetectionRecord>();
         for (int n = 0; n < count; n++)
         {
             using var bitmap = new SKBitmap(width, height);
@@ -33,9 +49,9 @@ public static class ShapesDataset
             int objects = random.Next(1, maxObjects + 1);
             for (int o = 0; o < objects; o++)
             {
-                int cls = random.Next(Classes.Length);
+                int cls = random.Next(Classes.Count);
                 int size = random.Next(Math.Min(width, height) / 5, Math.Min(width, height) / 2);
-                int w = cls == 2 ? size : size, h = cls == 2 ? Math.Max(6, size / 3) : size;
+                int w = size, h = cls == 2 ? Math.Max(6, size / 3) : size;
                 int x = random.Next(0, width - w), y = random.Next(0, height - h);
                 using var paint = new SKPaint { IsAntialias = true, Color = cls switch { 0 => new SKColor(220, 30, 30), 1 => new SKColor(30, 60, 220), _ => new SKColor(30, 160, 40) } };
                 if (cls == 1) canvas.DrawOval(new SKRect(x, y, x + w, y + h), paint);
@@ -48,7 +64,7 @@ public static class ShapesDataset
             using (var png = image.Encode(SKEncodedImageFormat.Png, 100))
             using (var file = File.Create(Path.Combine(directory, name)))
                 png.SaveTo(file);
-            rows.Add(new ShapeRow { ImagePath = name, Label = labels.ToArray(), BoundingBoxes = boxes.ToArray() });
+            rows.Add(new DetectionRecord { ImagePath = name, Label = labels.ToArray(), BoundingBoxes = boxes.ToArray() });
         }
         return rows;
     }
