@@ -23,22 +23,10 @@ internal sealed class AnchorGenerator : IDisposable
     public int AnchorsPerLocation => _options.AnchorsPerLocation;
 
     /// <summary>Anchor sizes size × scale for one level, as used (rounded down if asked).</summary>
-    public float[] LevelSizes(int level) => _options.Scales
-        .Select(s => _options.RoundSizesDown ? MathF.Floor(_options.Sizes[level] * s) : _options.Sizes[level] * s).ToArray();
+    public float[] LevelSizes(int level) => AnchorShapes.Sizes(_options, level);
 
     /// <summary>(A, 4) anchors centred on the origin for one level: for each ratio, for each scale.</summary>
-    private Tensor BaseAnchors(int level)
-    {
-        using var scope = NewDisposeScope();
-        var scales = tensor(LevelSizes(level));
-        var ratios = tensor(_options.Ratios);
-        var hRatios = ratios.sqrt();
-        var wRatios = 1 / hRatios;
-        // (R, 1) * (1, S) -> (R*S)
-        var ws = (wRatios.unsqueeze(1) * scales.unsqueeze(0)).view(-1);
-        var hs = (hRatios.unsqueeze(1) * scales.unsqueeze(0)).view(-1);
-        return (stack(new[] { -ws, -hs, ws, hs }, 1) / 2).round().MoveToOuterDisposeScope();
-    }
+    private Tensor BaseAnchors(int level) => tensor(AnchorShapes.BaseAnchors(_options, level), new long[] { _options.AnchorsPerLocation, 4 });
 
     /// <summary>(ΣHWA, 4) anchors for feature maps of the given sizes, on <paramref name="device"/>.</summary>
     public Tensor Generate((long Height, long Width)[] levelSizes, Device device)
