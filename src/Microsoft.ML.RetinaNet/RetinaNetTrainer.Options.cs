@@ -144,6 +144,13 @@ public sealed partial class RetinaNetTrainer
         /// <summary>Anchor sizes, strides, scales and ratios. Default torchvision's.</summary>
         public AnchorOptions Anchors { get; set; } = new();
 
+        /// <summary>
+        /// Tune the anchor scales and ratios on the training boxes before the first step (<see cref="AnchorTuning.AnchorTuner"/>,
+        /// starting from <see cref="Anchors"/> and keeping its sizes, strides and anchors per location); the report goes to the
+        /// log and the tuned anchors into the fitted model. Default false.
+        /// </summary>
+        public bool TuneAnchors { get; set; }
+
         /// <summary>Optional validation data with the same columns: COCO mAP after each epoch, and the best epoch's weights are kept. Default none.</summary>
         public IDataView? ValidationSet { get; set; }
 

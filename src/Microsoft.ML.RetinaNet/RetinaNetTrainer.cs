@@ -1,4 +1,5 @@
 using System.Globalization;
+using Microsoft.ML.RetinaNet.AnchorTuning;
 using Microsoft.ML.RetinaNet.Data;
 using Microsoft.ML.RetinaNet.Detection;
 using Microsoft.ML.RetinaNet.Modeling;
@@ -53,6 +54,8 @@ public sealed partial class RetinaNetTrainer : IEstimator<RetinaNetTransformer>
         if (train.ClippedBoxes > 0)
             channel.Warning(MessageSensitivity.None, $"{train.ClippedBoxes} box(es) reached outside their image and were clipped to it.");
 
+        if (o.TuneAnchors)
+            o.Anchors = TuneAnchors(o, train, channel);
         var network = CreateNetwork(o, train.ClassNames.Length);
         try
         {
@@ -96,6 +99,20 @@ public sealed partial class RetinaNetTrainer : IEstimator<RetinaNetTransformer>
     {
         string item = c.IsKey ? $"Key<{c.ItemType.RawType.Name}>" : c.ItemType.ToString() ?? "?";
         return c.Kind == SchemaShape.Column.VectorKind.Scalar ? item : $"Vector<{item}>";
+    }
+
+    private static AnchorOptions TuneAnchors(Options o, DetectionDataset train, IChannel channel)
+    {
+        var boxes = new BoxSet(train.Examples.SelectMany(e => e.Boxes).ToArray(),
+            train.Examples.SelectMany(e => e.Labels.Select(l => (int)l)).ToArray(), train.ClassNames);
+        var result = AnchorTuner.Tune(boxes, new AnchorTuningOptions
+        {
+            BaseAnchors = o.Anchors, ImageSize = o.ImageSize, ScaleCount = o.Anchors.Scales.Length, RatioCount = o.Anchors.Ratios.Length,
+            IouThreshold = o.ForegroundIouThreshold, Seed = o.Seed,
+        });
+        channel.Info(MessageSensitivity.None, "anchor tuning:\n" + result.ToMarkdown());
+        channel.Info(MessageSensitivity.None, $"training with tuned anchors {result.Anchors}: {result.Coverage} (start: {result.BaseCoverage})");
+        return result.Anchors;
     }
 
     private static RetinaNetNetwork CreateNetwork(Options o, int classCount)

@@ -1,13 +1,58 @@
 using Microsoft.ML.Data;
-using static TorchSharp.torch;
+using Microsoft.ML.RetinaNet.AnchorTuning;
 
 namespace Microsoft.ML.RetinaNet.Data;
 
-/// <summary>Reads and validates the detection columns of an IDataView into letterboxed in-memory examples.</summary>
+/// <summary>Reads and validates the detection columns of an IDataView: into letterboxed in-memory examples, or into boxes only.</summary>
 internal static class DatasetReader
 {
+    /// <summary>Every row's letterboxed pixels, boxes and labels.</summary>
     public static DetectionDataset Read(IDataView data, string imageColumn, string labelColumn, string boxColumn, int canvasSize,
         string dataName, CancellationToken cancellation = default)
+    {
+        var examples = new List<DetectionExample>();
+        try
+        {
+            var (classNames, clipped) = ReadRows(data, imageColumn, labelColumn, boxColumn, dataName, cancellation, (row, image, labels, boxes) =>
+            {
+                var letterbox = Letterbox.For(image.Width, image.Height, canvasSize);
+                examples.Add(new DetectionExample(row, letterbox.Resize(image), Scale(boxes, letterbox.Scale), labels, letterbox));
+            });
+            return new DetectionDataset(examples, classNames, clipped);
+        }
+        catch
+        {
+            foreach (var e in examples) e.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Every row's boxes, in the pixels of the letterboxed canvas, without keeping the images.</summary>
+    public static BoxSet ReadBoxes(IDataView data, string imageColumn, string labelColumn, string boxColumn, int canvasSize, string dataName)
+    {
+        var boxes = new List<float>();
+        var labels = new List<int>();
+        var (classNames, _) = ReadRows(data, imageColumn, labelColumn, boxColumn, dataName, CancellationToken.None, (_, image, rowLabels, rowBoxes) =>
+        {
+            boxes.AddRange(Scale(rowBoxes, Letterbox.For(image.Width, image.Height, canvasSize).Scale));
+            labels.AddRange(rowLabels.Select(l => (int)l));
+        });
+        return new BoxSet(boxes.ToArray(), labels.ToArray(), classNames);
+    }
+
+    private static float[] Scale(float[] boxes, float scale)
+    {
+        for (int i = 0; i < boxes.Length; i++)
+            boxes[i] *= scale;
+        return boxes;
+    }
+
+    /// <summary>
+    /// Checks the columns, then every row; calls <paramref name="accept"/> with each valid row (0-based labels, clipped boxes)
+    /// until the first problem, after which it only collects problems; throws them all at the end.
+    /// </summary>
+    private static (string[] ClassNames, int Clipped) ReadRows(IDataView data, string imageColumn, string labelColumn, string boxColumn,
+        string dataName, CancellationToken cancellation, Action<long, MLImage, long[], float[]> accept)
     {
         var schema = data.Schema;
         var image = DetectionSchema.ImageColumn(schema, imageColumn, dataName);
@@ -16,17 +61,16 @@ internal static class DatasetReader
         var classNames = DetectionSchema.ClassNames(label);
         var validator = new AnnotationValidator(dataName, labelColumn, boxColumn, classNames.Length);
 
-        var examples = new List<DetectionExample>();
+        using var cursor = data.GetRowCursor(new[] { image, label, box });
+        var getImage = cursor.GetGetter<MLImage>(image);
+        var getLabels = cursor.GetGetter<VBuffer<uint>>(label);
+        var getBoxes = cursor.GetGetter<VBuffer<float>>(box);
+        MLImage? picture = null;
+        VBuffer<uint> keys = default;
+        VBuffer<float> coordinates = default;
+        long row = -1;
         try
         {
-            using var cursor = data.GetRowCursor(new[] { image, label, box });
-            var getImage = cursor.GetGetter<MLImage>(image);
-            var getLabels = cursor.GetGetter<VBuffer<uint>>(label);
-            var getBoxes = cursor.GetGetter<VBuffer<float>>(box);
-            MLImage? picture = null;
-            VBuffer<uint> keys = default;
-            VBuffer<float> coordinates = default;
-            long row = -1;
             while (cursor.MoveNext())
             {
                 cancellation.ThrowIfCancellationRequested();
@@ -50,22 +94,16 @@ internal static class DatasetReader
                 var checkedRow = validator.Check(row, keys.DenseValues().ToArray(), coordinates.DenseValues().ToArray(), picture.Width, picture.Height);
                 if (checkedRow is null || validator.ErrorCount > 0)
                     continue; // keep reading to report every problem; build nothing once one is found
-                var letterbox = Letterbox.For(picture.Width, picture.Height, canvasSize);
-                var (labels, boxes) = checkedRow.Value;
-                for (int i = 0; i < boxes.Length; i++)
-                    boxes[i] *= letterbox.Scale;
-                examples.Add(new DetectionExample(row, letterbox.Resize(picture), boxes, labels, letterbox));
+                accept(row, picture, checkedRow.Value.Labels, checkedRow.Value.Boxes);
             }
-            picture?.Dispose();
-            if (row < 0)
-                throw new InvalidDataException($"The {dataName} has no rows; a detector needs at least one image.");
-            validator.ThrowIfErrors();
-            return new DetectionDataset(examples, classNames, validator.ClippedCount);
         }
-        catch
+        finally
         {
-            foreach (var e in examples) e.Dispose();
-            throw;
+            picture?.Dispose();
         }
+        if (row < 0)
+            throw new InvalidDataException($"The {dataName} has no rows; a detector needs at least one image.");
+        validator.ThrowIfErrors();
+        return (classNames, validator.ClippedCount);
     }
 }
