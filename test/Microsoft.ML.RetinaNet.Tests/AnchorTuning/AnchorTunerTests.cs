@@ -1,4 +1,5 @@
 using Microsoft.ML.RetinaNet.AnchorTuning;
+using Microsoft.ML.RetinaNet.Datasets;
 using SkiaSharp;
 using Xunit;
 using Xunit.Abstractions;
@@ -74,30 +75,10 @@ public class AnchorTunerTests
         Assert.Equal(40.0 / 64, fixedRow.Scale, 12);
     }
 
-    /// <summary>Persons, poles (h/w ≈ 10), skis (h/w ≈ 0.06) and ski poles at varied sizes and places on a 640² canvas.</summary>
-    internal static BoxSet SkiScene(int count, int seed)
-    {
-        var kinds = new (string Label, double H, double W)[] { ("person", 346, 209), ("pole", 90, 9), ("ski", 20, 310), ("ski_pole", 164, 107) };
-        var random = new Random(seed);
-        var boxes = new List<float>();
-        var labels = new List<int>();
-        for (int i = 0; i < count; i++)
-        {
-            int k = i % kinds.Length;
-            double size = Math.Exp((random.NextDouble() - 0.5) * 0.6); // ±30 % in size, aspect ±10 %
-            double aspect = Math.Exp((random.NextDouble() - 0.5) * 0.2);
-            double w = Math.Min(600, kinds[k].W * size / aspect), h = Math.Min(600, kinds[k].H * size * aspect);
-            double x = random.NextDouble() * (640 - w), y = random.NextDouble() * (640 - h);
-            boxes.AddRange(new[] { (float)x, (float)y, (float)(x + w), (float)(y + h) });
-            labels.Add(k);
-        }
-        return new BoxSet(boxes.ToArray(), labels.ToArray(), kinds.Select(k => k.Label).ToArray());
-    }
-
     [Fact]
     public void TunedAnchorsCoverTheSkiSceneWhereTheDefaultsDoNot()
     {
-        var boxes = SkiScene(2000, seed: 1);
+        var boxes = SkiSceneBoxes.Sample(2000, 640, seed: 1);
         var result = AnchorTuner.Tune(boxes, new AnchorTuningOptions { ImageSize = 640 });
         _output.WriteLine(result.ToMarkdown());
         Assert.True(result.BaseCoverage.PerClass["pole"] < 0.5, $"defaults cover {result.BaseCoverage.PerClass["pole"]:P0} of poles");
@@ -136,7 +117,7 @@ public class AnchorTunerTests
     [Fact]
     public void ThePlotShowsBoxesAndAnchors()
     {
-        var result = AnchorTuner.Tune(SkiScene(200, seed: 2), new AnchorTuningOptions { ImageSize = 640, Generations = 3 });
+        var result = AnchorTuner.Tune(SkiSceneBoxes.Sample(200, 640, seed: 2), new AnchorTuningOptions { ImageSize = 640, Generations = 3 });
         string path = Path.Combine(Path.GetTempPath(), $"anchors-{Guid.NewGuid():N}.png");
         try
         {
