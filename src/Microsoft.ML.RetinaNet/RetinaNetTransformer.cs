@@ -49,6 +49,24 @@ public sealed class RetinaNetTransformer : ITransformer, IDisposable
 
     private DetectionDataView View(IDataView? input, DataViewSchema schema) => new(input, schema, Model, _outputs, ImageColumnName);
 
+    /// <summary>
+    /// Writes the network, box decoding and class-wise NMS as one ONNX graph (opset 17, dynamic batch) that plain ONNX
+    /// Runtime runs with no .NET code. Input <c>images</c>: float32 (N, 3, S, S), RGB in [0, 1], each image letterboxed
+    /// into the top-left corner of the S×S canvas (S = <see cref="ImageSize"/>, scale S / max(width, height)), the rest
+    /// filled with the ImageNet mean (0.485, 0.456, 0.406); <c>image_sizes</c>: float32 (N, 2), the height and width of the
+    /// image inside the canvas. Outputs: <c>boxes</c> (N, D, 4) x0 y0 x1 y1 in canvas pixels (divide by the scale for the
+    /// original image), <c>scores</c> (N, D) descending with −1 as padding, <c>labels</c> (N, D) int64 0-based class
+    /// indices (see <see cref="ClassNames"/>), <c>count</c> (N) int64 valid detections. The file is written to a temporary
+    /// name and renamed.
+    /// </summary>
+    public void ExportToOnnx(string path)
+    {
+        string temp = path + ".tmp";
+        using (var stream = File.Create(temp))
+            Onnx.RetinaNetOnnxExporter.Export(Model, stream);
+        File.Move(temp, path, overwrite: true);
+    }
+
     void ICanSaveModel.Save(ModelSaveContext ctx) =>
         throw new NotSupportedException("Saving a RetinaNet model with mlContext.Model.Save is not supported yet: the fitted network lives in TorchSharp.");
 

@@ -1,0 +1,301 @@
+using System.Globalization;
+using Microsoft.ML.RetinaNet.Detection;
+using Microsoft.ML.RetinaNet.Modeling;
+using Microsoft.ML.RetinaNet.Runtime;
+using Microsoft.ML.RetinaNet.Scoring;
+using Microsoft.ML.RetinaNet.Training;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.RetinaNet.Onnx;
+
+/// <summary>
+/// Writes a fitted RetinaNet as one ONNX graph (opset 17) that runs in plain ONNX Runtime:
+/// <list type="bullet">
+/// <item><c>images</c>: float32 (N, 3, S, S), RGB in [0, 1], the image letterboxed into the top-left corner of the S×S
+/// canvas (scale S / max(width, height)), the rest filled with the ImageNet mean (0.485, 0.456, 0.406).</item>
+/// <item><c>image_sizes</c>: float32 (N, 2), height and width of the image inside the canvas (boxes are clipped to it).</item>
+/// <item>outputs <c>boxes</c> (N, D, 4) x0 y0 x1 y1 in canvas pixels, <c>scores</c> (N, D) descending with −1 as padding,
+/// <c>labels</c> (N, D) int64 0-based, <c>count</c> (N) int64 valid detections per image; D = the detection cap.</item>
+/// </list>
+/// Inside: ImageNet normalisation, the ResNet body with BatchNorm folded into the convolutions, the FPN, both heads,
+/// per-level sigmoid and top-k, box decoding against constant anchors, clipping, class-wise NonMaxSuppression (per-class
+/// scores from a one-hot of each candidate's label) and the best D per image.
+/// </summary>
+internal sealed class RetinaNetOnnxExporter
+{
+    private readonly OnnxGraph _g = new();
+    private readonly Dictionary<string, Tensor> _state;
+    private readonly DetectorModel _model;
+    private readonly NetworkConfig _config;
+
+    private RetinaNetOnnxExporter(DetectorModel model)
+    {
+        _model = model;
+        _config = model.Network.Config;
+        _state = model.Network.state_dict();
+    }
+
+    public static void Export(DetectorModel model, Stream stream)
+    {
+        using var scope = NewDisposeScope();
+        var exporter = new RetinaNetOnnxExporter(model);
+        exporter.Build();
+        var metadata = new Dictionary<string, string>
+        {
+            ["image_size"] = model.CanvasSize.ToString(CultureInfo.InvariantCulture),
+            ["class_names"] = string.Join("\n", model.ClassNames),
+            ["anchors"] = model.AnchorOptions.ToString(),
+            ["input"] = "images: float32 (N,3,S,S) RGB in [0,1], letterboxed top-left, padding = ImageNet mean; image_sizes: float32 (N,2) height,width inside the canvas",
+            ["outputs"] = "boxes (N,D,4) canvas pixels; scores (N,D) descending, -1 = padding; labels (N,D) int64 0-based; count (N) int64",
+        };
+        exporter._g.WriteModel(stream, "retinanet", typeof(RetinaNetOnnxExporter).Assembly.GetName().Version?.ToString() ?? "0", metadata);
+    }
+
+    private float[] Values(string key) => _state.TryGetValue(key, out var t) ? t.detach().to(ScalarType.Float32).ToArray<float>()
+        : throw new KeyNotFoundException($"The network has no parameter '{key}'.");
+
+    private long[] Shape(string key) => _state[key].shape;
+
+    private void Build()
+    {
+        int s = _model.CanvasSize;
+        _g.Input("images", OnnxType.Float, "N", 3, s, s);
+        _g.Input("image_sizes", OnnxType.Float, "N", 2);
+        var mean = _g.Floats(ImageNormalization.Mean, 1, 3, 1, 1);
+        var std = _g.Floats(ImageNormalization.Std, 1, 3, 1, 1);
+        var x = _g.Node("Div", new[] { _g.Node("Sub", new[] { "images", mean }), std });
+
+        var (c3, c4, c5) = Body(x);
+        var features = Fpn(new[] { c3, c4, c5 });
+        var levels = NetworkConfig.LevelSizes(s, s);
+        int a = _config.AnchorsPerLocation, k = _config.NumClasses;
+        var logits = features.Select(f => HeadLevel(f, "head.classification_head", "cls_logits", k)).ToArray();
+        var deltas = features.Select(f => HeadLevel(f, "head.regression_head", "bbox_reg", 4)).ToArray();
+        PostProcess(logits, deltas, levels.Select(l => l.Height * l.Width * a).ToArray(), k);
+    }
+
+    // ---- body ----
+
+    private string ConvBn(string input, string convKey, string bnPrefix, int stride, int padding)
+    {
+        var w = Values(convKey + ".weight");
+        var shape = Shape(convKey + ".weight");
+        var gamma = Values(bnPrefix + ".weight");
+        var beta = Values(bnPrefix + ".bias");
+        var mean = Values(bnPrefix + ".running_mean");
+        var variance = Values(bnPrefix + ".running_var");
+        long outChannels = shape[0], perOut = w.Length / outChannels;
+        var bias = new float[outChannels];
+        for (long o = 0; o < outChannels; o++)
+        {
+            // BatchNorm (eps 1e-5) folded: w' = w·γ/√(σ²+ε), b' = β − μ·γ/√(σ²+ε)
+            float factor = (float)(gamma[o] / Math.Sqrt(variance[o] + 1e-5));
+            for (long i = 0; i < perOut; i++) w[o * perOut + i] *= factor;
+            bias[o] = beta[o] - mean[o] * factor;
+        }
+        return Conv(input, w, shape, bias, stride, padding, convKey);
+    }
+
+    /// <summary>Initializers already written, by parameter name: the heads' weights are shared by the five levels.</summary>
+    private readonly Dictionary<string, (string Weight, string Bias)> _written = new();
+
+    private string Conv(string input, float[] weight, long[] shape, float[] bias, int stride, int padding, string name)
+    {
+        if (!_written.TryGetValue(name, out var names))
+            _written[name] = names = (_g.Initializer(_g.Name(name + ".w"), weight, shape), _g.Initializer(_g.Name(name + ".b"), bias, shape[0]));
+        var (wName, bName) = names;
+        return _g.Node("Conv", new[] { input, wName, bName },
+            ("kernel_shape", new[] { shape[2], shape[3] }), ("strides", new long[] { stride, stride }),
+            ("pads", new long[] { padding, padding, padding, padding }));
+    }
+
+    private string ConvKey(string input, string key, int stride, int padding) =>
+        Conv(input, Values(key + ".weight"), Shape(key + ".weight"), Values(key + ".bias"), stride, padding, key);
+
+    private string Relu(string x) => _g.Node("Relu", new[] { x });
+
+    private (string C3, string C4, string C5) Body(string x)
+    {
+        const string p = "backbone.body.";
+        x = Relu(ConvBn(x, p + "conv1", p + "bn1", 2, 3));
+        x = _g.Node("MaxPool", new[] { x }, ("kernel_shape", new long[] { 3, 3 }), ("strides", new long[] { 2, 2 }), ("pads", new long[] { 1, 1, 1, 1 }));
+        var (bottleneck, blocks) = ResNetBody.LayerCounts(_config.Depth);
+        var outputs = new string[4];
+        for (int layer = 0; layer < 4; layer++)
+        {
+            for (int b = 0; b < blocks[layer]; b++)
+            {
+                string bp = $"{p}layer{layer + 1}.{b}.";
+                int stride = layer > 0 && b == 0 ? 2 : 1;
+                string y;
+                if (bottleneck)
+                {
+                    y = Relu(ConvBn(x, bp + "conv1", bp + "bn1", 1, 0));
+                    y = Relu(ConvBn(y, bp + "conv2", bp + "bn2", stride, 1));
+                    y = ConvBn(y, bp + "conv3", bp + "bn3", 1, 0);
+                }
+                else
+                {
+                    y = Relu(ConvBn(x, bp + "conv1", bp + "bn1", stride, 1));
+                    y = ConvBn(y, bp + "conv2", bp + "bn2", 1, 1);
+                }
+                var identity = _state.ContainsKey(bp + "downsample.0.weight") ? ConvBn(x, bp + "downsample.0", bp + "downsample.1", stride, 0) : x;
+                x = Relu(_g.Node("Add", new[] { y, identity }));
+            }
+            outputs[layer] = x;
+        }
+        return (outputs[1], outputs[2], outputs[3]);
+    }
+
+    // ---- FPN ----
+
+    private string[] Fpn(string[] c)
+    {
+        const string p = "backbone.fpn.";
+        var results = new string[5];
+        var last = ConvKey(c[2], p + "inner_blocks.2.0", 1, 0);
+        results[2] = ConvKey(last, p + "layer_blocks.2.0", 1, 1);
+        for (int i = 1; i >= 0; i--)
+        {
+            var lateral = ConvKey(c[i], $"{p}inner_blocks.{i}.0", 1, 0);
+            // nearest ×2 (the canvas is a multiple of 32, so every level is exactly twice the next): out[i] = in[floor(i/2)]
+            var up = _g.Node("Resize", new[] { last, "", _g.Floats(new[] { 1f, 1f, 2f, 2f }) },
+                ("mode", "nearest"), ("coordinate_transformation_mode", "asymmetric"), ("nearest_mode", "floor"));
+            last = _g.Node("Add", new[] { lateral, up });
+            results[i] = ConvKey(last, $"{p}layer_blocks.{i}.0", 1, 1);
+        }
+        var p6Input = _config.Version == RetinaNetVersion.V1 ? results[2] : c[2];
+        results[3] = ConvKey(p6Input, p + "extra_blocks.p6", 2, 1);
+        results[4] = ConvKey(Relu(results[3]), p + "extra_blocks.p7", 2, 1);
+        return results;
+    }
+
+    // ---- heads ----
+
+    private string HeadLevel(string feature, string prefix, string outputName, int valuesPerAnchor)
+    {
+        var y = feature;
+        bool groupNorm = _config.Version == RetinaNetVersion.V2;
+        for (int i = 0; i < 4; i++)
+        {
+            string cp = $"{prefix}.conv.{i}.0";
+            y = groupNorm
+                ? Conv(y, Values(cp + ".weight"), Shape(cp + ".weight"), new float[Shape(cp + ".weight")[0]], 1, 1, cp)
+                : ConvKey(y, cp, 1, 1);
+            if (groupNorm)
+                y = GroupNorm(y, $"{prefix}.conv.{i}.1", 32);
+            y = Relu(y);
+        }
+        y = ConvKey(y, $"{prefix}.{outputName}", 1, 1);
+        // (N, A*V, H, W) -> (N, H, W, A*V) -> (N, H*W*A, V)
+        y = _g.Node("Transpose", new[] { y }, ("perm", new long[] { 0, 2, 3, 1 }));
+        return _g.Node("Reshape", new[] { y, _g.Ints(0, -1, valuesPerAnchor) });
+    }
+
+    /// <summary>GroupNorm(groups, eps 1e-5) from primitive ops (GroupNormalization needs opset 18).</summary>
+    private string GroupNorm(string x, string prefix, int groups)
+    {
+        var gamma = Values(prefix + ".weight");
+        var grouped = _g.Node("Reshape", new[] { x, _g.Ints(0, groups, -1) });
+        var mean = _g.Node("ReduceMean", new[] { grouped }, ("axes", new long[] { 2 }), ("keepdims", 1L));
+        var centred = _g.Node("Sub", new[] { grouped, mean });
+        var variance = _g.Node("ReduceMean", new[] { _g.Node("Mul", new[] { centred, centred }) }, ("axes", new long[] { 2 }), ("keepdims", 1L));
+        var normalised = _g.Node("Div", new[] { centred, _g.Node("Sqrt", new[] { _g.Node("Add", new[] { variance, _g.Floats(new[] { 1e-5f }) }) }) });
+        var back = _g.Node("Reshape", new[] { normalised, _g.Node("Shape", new[] { x }) });
+        if (!_written.TryGetValue(prefix, out var affine))
+            _written[prefix] = affine = (_g.Initializer(_g.Name(prefix + ".weight"), gamma, 1, gamma.Length, 1, 1),
+                _g.Initializer(_g.Name(prefix + ".bias"), Values(prefix + ".bias"), 1, gamma.Length, 1, 1));
+        return _g.Node("Add", new[] { _g.Node("Mul", new[] { back, affine.Weight }), affine.Bias });
+    }
+
+    // ---- post-processing ----
+
+    private void PostProcess(string[] logits, string[] deltas, long[] anchorsPerLevel, int numClasses)
+    {
+        var settings = _model.PostProcessing;
+        var anchors = _model.Anchors.Generate(NetworkConfig.LevelSizes(_model.CanvasSize, _model.CanvasSize), CPU);
+        var sizes = _g.NodeN("Split", new[] { "image_sizes" }, 2, ("axis", 1L)); // (N, 1) height, (N, 1) width
+        var height = _g.Node("Unsqueeze", new[] { sizes[0], _g.Ints(2) });   // (N, 1, 1)
+        var width = _g.Node("Unsqueeze", new[] { sizes[1], _g.Ints(2) });
+        var boxes = new List<string>();
+        var scores = new List<string>();
+        var labels = new List<string>();
+        long start = 0;
+        for (int l = 0; l < logits.Length; l++)
+        {
+            long count = anchorsPerLevel[l];
+            long k = Math.Min(settings.TopKCandidates, count * numClasses);
+            var levelAnchors = anchors.narrow(0, start, count).ToArray<float>();
+            var anchorName = _g.Initializer(_g.Name($"anchors_p{l + 3}"), levelAnchors, count, 4);
+            // (N, A_l, K) -> sigmoid -> (N, A_l*K) -> top k
+            var flat = _g.Node("Reshape", new[] { _g.Node("Sigmoid", new[] { logits[l] }), _g.Ints(0, -1) });
+            var top = _g.NodeN("TopK", new[] { flat, _g.Ints(k) }, 2, ("axis", 1L), ("largest", 1L), ("sorted", 1L));
+            var anchorIndex = _g.Node("Div", new[] { top[1], _g.Ints(numClasses) });
+            labels.Add(_g.Node("Mod", new[] { top[1], _g.Ints(numClasses) }));
+            scores.Add(top[0]);
+            // (N, k) -> (N, k, 4) indices into the level's deltas
+            var index4 = _g.Node("Expand", new[] { _g.Node("Unsqueeze", new[] { anchorIndex, _g.Ints(2) }), _g.Ints(1, 1, 4) });
+            var d = _g.Node("GatherElements", new[] { deltas[l], index4 }, ("axis", 1L));
+            var an = _g.Node("Gather", new[] { anchorName, anchorIndex }, ("axis", 0L));
+            boxes.Add(Clip(Decode(d, an), height, width));
+            start += count;
+        }
+        var allBoxes = _g.Node("Concat", boxes.ToArray(), ("axis", 1L));     // (N, M, 4)
+        var allScores = _g.Node("Concat", scores.ToArray(), ("axis", 1L));   // (N, M)
+        var allLabels = _g.Node("Concat", labels.ToArray(), ("axis", 1L));   // (N, M)
+        long m = anchorsPerLevel.Select((c, i) => Math.Min(settings.TopKCandidates, c * numClasses)).Sum();
+
+        // per-class scores (N, K, M): a candidate scores only in its own class
+        var oneHot = _g.Node("OneHot", new[] { allLabels, _g.Ints(numClasses), _g.Floats(new[] { 0f, 1f }) }, ("axis", -1L)); // (N, M, K)
+        var classScores = _g.Node("Transpose", new[] { _g.Node("Mul", new[] { oneHot, _g.Node("Unsqueeze", new[] { allScores, _g.Ints(2) }) }) }, ("perm", new long[] { 0, 2, 1 }));
+        var selected = _g.Node("NonMaxSuppression", new[] { allBoxes, classScores, _g.Ints(m), _g.Floats(new[] { (float)settings.NmsThreshold }), _g.Floats(new[] { (float)settings.ScoreThreshold }) },
+            ("center_point_box", 0L)); // (S, 3): image, class, candidate
+        var imageAndBox = _g.Node("Gather", new[] { selected, _g.Ints(0, 2) }, ("axis", 1L)); // (S, 2)
+        var keptScores = _g.Node("GatherND", new[] { allScores, imageAndBox });
+        var minusOne = _g.Node("Sub", new[] { _g.Node("Mul", new[] { allScores, _g.Floats(new[] { 0f }) }), _g.Floats(new[] { 1f }) });
+        var kept = _g.Node("ScatterND", new[] { minusOne, imageAndBox, keptScores }); // (N, M), −1 where suppressed
+        long dets = Math.Min(settings.DetectionsPerImage, m);
+        var best = _g.NodeN("TopK", new[] { kept, _g.Ints(dets) }, 2, ("axis", 1L), ("largest", 1L), ("sorted", 1L));
+        var best4 = _g.Node("Expand", new[] { _g.Node("Unsqueeze", new[] { best[1], _g.Ints(2) }), _g.Ints(1, 1, 4) });
+        Rename(_g.Node("GatherElements", new[] { allBoxes, best4 }, ("axis", 1L)), "boxes");
+        Rename(best[0], "scores");
+        Rename(_g.Node("GatherElements", new[] { allLabels, best[1] }, ("axis", 1L)), "labels");
+        var valid = _g.Node("Cast", new[] { _g.Node("Greater", new[] { best[0], _g.Floats(new[] { -0.5f }) }) }, ("to", (long)OnnxType.Int64));
+        Rename(_g.Node("ReduceSum", new[] { valid, _g.Ints(1) }, ("keepdims", 0L)), "count");
+        _g.Output("boxes", OnnxType.Float, "N", dets, 4);
+        _g.Output("scores", OnnxType.Float, "N", dets);
+        _g.Output("labels", OnnxType.Int64, "N", dets);
+        _g.Output("count", OnnxType.Int64, "N");
+    }
+
+    private void Rename(string value, string name) => _g.Identity(value, name);
+
+    /// <summary>BoxCoder.Decode with weights 1 and dw, dh clamped at log(1000/16).</summary>
+    private string Decode(string deltas, string anchors)
+    {
+        var a = _g.NodeN("Split", new[] { anchors }, 4, ("axis", 2L));
+        var d = _g.NodeN("Split", new[] { deltas }, 4, ("axis", 2L));
+        var w = _g.Node("Sub", new[] { a[2], a[0] });
+        var h = _g.Node("Sub", new[] { a[3], a[1] });
+        var half = _g.Floats(new[] { 0.5f });
+        var cx = _g.Node("Add", new[] { a[0], _g.Node("Mul", new[] { half, w }) });
+        var cy = _g.Node("Add", new[] { a[1], _g.Node("Mul", new[] { half, h }) });
+        var clip = _g.Floats(new[] { (float)BoxCoder.DefaultClip });
+        var dw = _g.Node("Min", new[] { d[2], clip });
+        var dh = _g.Node("Min", new[] { d[3], clip });
+        var pcx = _g.Node("Add", new[] { _g.Node("Mul", new[] { d[0], w }), cx });
+        var pcy = _g.Node("Add", new[] { _g.Node("Mul", new[] { d[1], h }), cy });
+        var halfW = _g.Node("Mul", new[] { half, _g.Node("Mul", new[] { _g.Node("Exp", new[] { dw }), w }) });
+        var halfH = _g.Node("Mul", new[] { half, _g.Node("Mul", new[] { _g.Node("Exp", new[] { dh }), h }) });
+        return _g.Node("Concat", new[] { _g.Node("Sub", new[] { pcx, halfW }), _g.Node("Sub", new[] { pcy, halfH }), _g.Node("Add", new[] { pcx, halfW }), _g.Node("Add", new[] { pcy, halfH }) }, ("axis", 2L));
+    }
+
+    /// <summary>x to [0, width], y to [0, height] of each image.</summary>
+    private string Clip(string boxes, string height, string width)
+    {
+        var c = _g.NodeN("Split", new[] { boxes }, 4, ("axis", 2L));
+        var zero = _g.Floats(new[] { 0f });
+        string Clamp(string v, string hi) => _g.Node("Max", new[] { _g.Node("Min", new[] { v, hi }), zero });
+        return _g.Node("Concat", new[] { Clamp(c[0], width), Clamp(c[1], height), Clamp(c[2], width), Clamp(c[3], height) }, ("axis", 2L));
+    }
+}

@@ -1,0 +1,97 @@
+using System.Diagnostics;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using Microsoft.ML.RetinaNet.Data;
+using Microsoft.ML.RetinaNet.Detection;
+using Microsoft.ML.RetinaNet.Modeling;
+using Microsoft.ML.RetinaNet.Onnx;
+using Microsoft.ML.RetinaNet.Scoring;
+using Microsoft.ML.RetinaNet.Tests.Parity;
+using Xunit;
+using Xunit.Abstractions;
+using static TorchSharp.torch;
+using TorchTensor = TorchSharp.torch.Tensor;
+
+namespace Microsoft.ML.RetinaNet.Tests.Onnx;
+
+/// <summary>The exported graph, run by plain ONNX Runtime, gives the TorchSharp eager detections.</summary>
+public class OnnxExportTests
+{
+    private readonly ITestOutputHelper _output;
+
+    public OnnxExportTests(ITestOutputHelper output) => _output = output;
+
+    private const int Canvas = 128;
+    private static readonly float[] Mean = { 0.485f, 0.456f, 0.406f };
+
+    /// <summary>Two letterboxed images: 128×96 (landscape) and 80×128 (portrait), random content.</summary>
+    private static (TorchTensor Pixels, Letterbox Letterbox)[] Images()
+    {
+        var random = new Random(3);
+        return new[] { (96, 128), (128, 80) }.Select(hw =>
+        {
+            var bytes = new byte[3 * hw.Item1 * hw.Item2];
+            random.NextBytes(bytes);
+            return (tensor(bytes, new long[] { 3, hw.Item1, hw.Item2 }), new Letterbox(hw.Item2, hw.Item1, hw.Item2, hw.Item1, 1f));
+        }).ToArray();
+    }
+
+    private static DenseTensor<float> CanvasInput((TorchTensor Pixels, Letterbox Letterbox)[] images)
+    {
+        var input = new DenseTensor<float>(new[] { images.Length, 3, Canvas, Canvas });
+        for (int n = 0; n < images.Length; n++)
+        {
+            var px = images[n].Pixels.data<byte>().ToArray();
+            int h = images[n].Letterbox.Height, w = images[n].Letterbox.Width;
+            for (int c = 0; c < 3; c++)
+                for (int y = 0; y < Canvas; y++)
+                    for (int x = 0; x < Canvas; x++)
+                        input[n, c, y, x] = y < h && x < w ? px[(c * h + y) * w + x] / 255f : Mean[c];
+        }
+        return input;
+    }
+
+    [Theory]
+    [InlineData(18, RetinaNetVersion.V1)]
+    [InlineData(18, RetinaNetVersion.V2)]
+    public void OnnxRuntimeGivesTheEagerDetections(int depth, RetinaNetVersion version)
+    {
+        using var scope = NewDisposeScope();
+        var network = new RetinaNetNetwork(new NetworkConfig(3, depth, version));
+        DeterministicWeights.Apply(network);
+        using var model = new DetectorModel(network, new AnchorOptions(), new PostProcessSettings(), Canvas, new[] { "a", "b", "c" }, CPU);
+        var images = Images();
+        var eager = model.Detect(images);
+
+        using var stream = new MemoryStream();
+        RetinaNetOnnxExporter.Export(model, stream);
+        using var session = new InferenceSession(stream.ToArray());
+        var sizes = new DenseTensor<float>(new float[] { 96, 128, 128, 80 }, new[] { 2, 2 });
+        var watch = Stopwatch.StartNew();
+        using var results = session.Run(new[] { NamedOnnxValue.CreateFromTensor("images", CanvasInput(images)), NamedOnnxValue.CreateFromTensor("image_sizes", sizes) });
+        _output.WriteLine($"ONNX Runtime: {watch.Elapsed.TotalMilliseconds:F0} ms for 2 images, {stream.Length / 1e6:F1} MB");
+        var boxes = results.First(r => r.Name == "boxes").AsTensor<float>();
+        var scores = results.First(r => r.Name == "scores").AsTensor<float>();
+        var labels = results.First(r => r.Name == "labels").AsTensor<long>();
+        var count = results.First(r => r.Name == "count").AsTensor<long>();
+
+        for (int n = 0; n < 2; n++)
+        {
+            Assert.True(eager[n].Scores.Length > 10, "the deterministic weights should give detections");
+            Assert.Equal(eager[n].Scores.Length, (int)count[n]);
+            double boxError = 0, scoreError = 0;
+            for (int d = 0; d < count[n]; d++)
+            {
+                Assert.Equal(eager[n].Keys[d] - 1, (uint)labels[n, d]);
+                scoreError = Math.Max(scoreError, Math.Abs(eager[n].Scores[d] - scores[n, d]));
+                for (int c = 0; c < 4; c++)
+                    boxError = Math.Max(boxError, Math.Abs(eager[n].Boxes[4 * d + c] - boxes[n, d, c]) / Math.Max(1, Math.Abs(eager[n].Boxes[4 * d + c])));
+            }
+            _output.WriteLine($"image {n}: {count[n]} detections, box relative error {boxError:E2}, score error {scoreError:E2}");
+            Assert.True(boxError <= 1e-3, $"box error {boxError}");
+            Assert.True(scoreError <= 1e-4, $"score error {scoreError}");
+            if (count[n] < scores.Dimensions[1])
+                Assert.Equal(-1f, scores[n, (int)count[n]]); // padding after the valid detections
+        }
+    }
+}
