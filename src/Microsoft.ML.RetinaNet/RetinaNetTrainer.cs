@@ -103,7 +103,7 @@ public sealed partial class RetinaNetTrainer : IEstimator<RetinaNetTransformer>
 
     private static AnchorOptions TuneAnchors(Options o, DetectionDataset train, IChannel channel)
     {
-        var boxes = new BoxSet(train.Examples.SelectMany(e => e.Boxes).ToArray(),
+        var boxes = new BoxSet(train.Examples.SelectMany(e => e.CanvasBoxes).ToArray(),
             train.Examples.SelectMany(e => e.Labels.Select(l => (int)l)).ToArray(), train.ClassNames);
         var result = AnchorTuner.Tune(boxes, new AnchorTuningOptions
         {

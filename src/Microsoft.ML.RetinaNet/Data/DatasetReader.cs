@@ -16,7 +16,7 @@ internal static class DatasetReader
             var (classNames, clipped) = ReadRows(data, imageColumn, labelColumn, boxColumn, dataName, cancellation, (row, image, labels, boxes) =>
             {
                 var letterbox = Letterbox.For(image.Width, image.Height, canvasSize);
-                examples.Add(new DetectionExample(row, letterbox.Resize(image), Scale(boxes, letterbox.Scale), labels, letterbox));
+                examples.Add(new DetectionExample(row, letterbox.Resize(image), letterbox.OriginalToContent(boxes), labels, letterbox));
             });
             return new DetectionDataset(examples, classNames, clipped);
         }
@@ -27,24 +27,18 @@ internal static class DatasetReader
         }
     }
 
-    /// <summary>Every row's boxes, in the pixels of the letterboxed canvas, without keeping the images.</summary>
+    /// <summary>Every row's boxes, in the pixels of the letterboxed canvas (offsets included), without keeping the images.</summary>
     public static BoxSet ReadBoxes(IDataView data, string imageColumn, string labelColumn, string boxColumn, int canvasSize, string dataName)
     {
         var boxes = new List<float>();
         var labels = new List<int>();
         var (classNames, _) = ReadRows(data, imageColumn, labelColumn, boxColumn, dataName, CancellationToken.None, (_, image, rowLabels, rowBoxes) =>
         {
-            boxes.AddRange(Scale(rowBoxes, Letterbox.For(image.Width, image.Height, canvasSize).Scale));
+            var letterbox = Letterbox.For(image.Width, image.Height, canvasSize);
+            boxes.AddRange(letterbox.ContentToCanvas(letterbox.OriginalToContent(rowBoxes)));
             labels.AddRange(rowLabels.Select(l => (int)l));
         });
         return new BoxSet(boxes.ToArray(), labels.ToArray(), classNames);
-    }
-
-    private static float[] Scale(float[] boxes, float scale)
-    {
-        for (int i = 0; i < boxes.Length; i++)
-            boxes[i] *= scale;
-        return boxes;
     }
 
     /// <summary>

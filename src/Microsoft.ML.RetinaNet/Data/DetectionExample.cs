@@ -3,8 +3,8 @@ using static TorchSharp.torch;
 namespace Microsoft.ML.RetinaNet.Data;
 
 /// <summary>
-/// One image prepared for training: its letterboxed pixels (3, h, w) as bytes, its boxes (x0 y0 x1 y1, canvas
-/// pixels) and 0-based labels, and where it came from (row number, letterbox geometry).
+/// One image prepared for training: its resized pixels (3, H', W') as bytes, its boxes (x0 y0 x1 y1 in those content
+/// pixels; add the letterbox offsets for canvas pixels) and 0-based labels, and where it came from (row, geometry).
 /// </summary>
 internal sealed class DetectionExample : IDisposable
 {
@@ -22,6 +22,9 @@ internal sealed class DetectionExample : IDisposable
     public float[] Boxes { get; }
     public long[] Labels { get; }
     public Letterbox Letterbox { get; }
+
+    /// <summary>The boxes in canvas pixels.</summary>
+    public float[] CanvasBoxes => Letterbox.ContentToCanvas(Boxes);
 
     public void Dispose() => Pixels.Dispose();
 }

@@ -4,30 +4,73 @@ using static TorchSharp.torch;
 namespace Microsoft.ML.RetinaNet.Data;
 
 /// <summary>
-/// Fits an image into a square canvas keeping its aspect ratio: scaled by size / max(width, height), placed at
-/// the top-left, padded right and bottom. Boxes map to the canvas by multiplying with <see cref="Scale"/> and back
-/// by dividing.
+/// Where an image goes on the square canvas, with the geometry of ML.NET's <c>ResizeImages(…, ResizingKind.IsoPad)</c>
+/// (measured on ML.NET 5.0.1, float32 arithmetic): scale = min(S/W, S/H), content W' = ⌊W·scale⌋ × H' = ⌊H·scale⌋,
+/// placed at (⌊(S − W·scale)/2⌋, ⌊(S − H·scale)/2⌋), the rest black. Training, the eager detector and the ONNX graph
+/// all use this, so that the saved ML.NET chain (IsoPad resize → pixels → ONNX) sees what training saw.
+/// Box x maps to the content by x·W'/W (then + offset on the canvas), y likewise.
 /// </summary>
-internal readonly record struct Letterbox(int OriginalWidth, int OriginalHeight, int Width, int Height, float Scale)
+internal readonly record struct Letterbox(int OriginalWidth, int OriginalHeight, int CanvasSize, int Width, int Height, int OffsetX, int OffsetY)
 {
     public static Letterbox For(int width, int height, int canvasSize)
     {
-        float scale = (float)canvasSize / Math.Max(width, height);
-        int w = Math.Clamp((int)Math.Round(width * scale), 1, canvasSize);
-        int h = Math.Clamp((int)Math.Round(height * scale), 1, canvasSize);
-        return new Letterbox(width, height, w, h, scale);
+        float scale = Math.Min((float)canvasSize / width, (float)canvasSize / height);
+        float w = width * scale, h = height * scale;
+        return new Letterbox(width, height, canvasSize, Math.Max(1, (int)w), Math.Max(1, (int)h), (int)((canvasSize - w) / 2), (int)((canvasSize - h) / 2));
     }
 
-    /// <summary>(3, h, w) uint8 RGB of the image resized to the letterboxed content size.</summary>
+    public float ScaleX => (float)Width / OriginalWidth;
+    public float ScaleY => (float)Height / OriginalHeight;
+
+    /// <summary>x0 y0 x1 y1 of the content on the canvas: detections are clipped to it.</summary>
+    public (float X0, float Y0, float X1, float Y1) Region => (OffsetX, OffsetY, OffsetX + Width, OffsetY + Height);
+
+    /// <summary>Original-image boxes to content pixels (no offset), in place.</summary>
+    public float[] OriginalToContent(float[] boxes)
+    {
+        for (int i = 0; i < boxes.Length; i++)
+            boxes[i] *= i % 2 == 0 ? ScaleX : ScaleY;
+        return boxes;
+    }
+
+    /// <summary>Content-pixel boxes back to the original image, in place.</summary>
+    public float[] ContentToOriginal(float[] boxes)
+    {
+        for (int i = 0; i < boxes.Length; i++)
+            boxes[i] /= i % 2 == 0 ? ScaleX : ScaleY;
+        return boxes;
+    }
+
+    /// <summary>Content-pixel boxes to canvas pixels.</summary>
+    public float[] ContentToCanvas(float[] boxes)
+    {
+        var result = new float[boxes.Length];
+        for (int i = 0; i < boxes.Length; i++)
+            result[i] = boxes[i] + (i % 2 == 0 ? OffsetX : OffsetY);
+        return result;
+    }
+
+    /// <summary>Canvas-pixel boxes to the original image, clamped to it, in place.</summary>
+    public float[] CanvasToOriginal(float[] boxes)
+    {
+        for (int i = 0; i < boxes.Length; i++)
+        {
+            bool x = i % 2 == 0;
+            boxes[i] = Math.Clamp((boxes[i] - (x ? OffsetX : OffsetY)) / (x ? ScaleX : ScaleY), 0, x ? OriginalWidth : OriginalHeight);
+        }
+        return boxes;
+    }
+
+    /// <summary>(3, H', W') uint8 RGB of the image resized to the content size.</summary>
     public Tensor Resize(MLImage image)
     {
         using var scope = NewDisposeScope();
         var rgb = ImagePixels.ToRgbFloat(image);
-        // (3, H, W) -> (1, 3, H, W) for interpolate, back to (3, h, w)
+        // (3, H, W) -> (1, 3, H, W) for interpolate, back to (3, H', W')
         var resized = Width == OriginalWidth && Height == OriginalHeight
             ? rgb
             : nn.functional.interpolate(rgb.unsqueeze(0), new long[] { Height, Width }, mode: InterpolationMode.Bilinear,
-                align_corners: false, antialias: Scale < 1).squeeze(0);
+                align_corners: false, antialias: Width < OriginalWidth).squeeze(0);
         return resized.mul(255).round_().clamp_(0, 255).to(ScalarType.Byte).MoveToOuterDisposeScope();
     }
 }

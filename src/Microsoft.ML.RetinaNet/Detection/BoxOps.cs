@@ -26,12 +26,12 @@ internal static class BoxOps
         return (inter / union).MoveToOuterDisposeScope();
     }
 
-    /// <summary>Clamps x to [0, width] and y to [0, height].</summary>
-    public static Tensor Clip(Tensor boxes, long height, long width)
+    /// <summary>Clamps x to [x0, x1] and y to [y0, y1] (torchvision clips to [0, width] × [0, height]).</summary>
+    public static Tensor Clip(Tensor boxes, (float X0, float Y0, float X1, float Y1) region)
     {
         using var scope = NewDisposeScope();
-        var x = boxes[.., TensorIndex.Slice(0, null, 2)].clamp(0, width);
-        var y = boxes[.., TensorIndex.Slice(1, null, 2)].clamp(0, height);
+        var x = boxes[.., TensorIndex.Slice(0, null, 2)].clamp(region.X0, region.X1);
+        var y = boxes[.., TensorIndex.Slice(1, null, 2)].clamp(region.Y0, region.Y1);
         // (N, 2), (N, 2) -> (N, 2, 2) -> (N, 4) as x0, y0, x1, y1
         return stack(new[] { x, y }, 2).reshape(boxes.shape).MoveToOuterDisposeScope();
     }

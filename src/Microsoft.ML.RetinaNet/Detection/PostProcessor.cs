@@ -23,12 +23,12 @@ internal sealed class PostProcessor
     /// <param name="boxRegression">(N, ΣA, 4)</param>
     /// <param name="anchors">(ΣA, 4)</param>
     /// <param name="anchorsPerLevel">anchor count of each level, summing to ΣA</param>
-    /// <param name="imageSizes">height and width of each image's valid (unpadded) area, for clipping</param>
-    public ImageDetections[] Run(Tensor classLogits, Tensor boxRegression, Tensor anchors, long[] anchorsPerLevel, (long Height, long Width)[] imageSizes)
+    /// <param name="regions">x0 y0 x1 y1 of each image's content on the canvas: boxes are clipped to it</param>
+    public ImageDetections[] Run(Tensor classLogits, Tensor boxRegression, Tensor anchors, long[] anchorsPerLevel, (float X0, float Y0, float X1, float Y1)[] regions)
     {
-        var results = new ImageDetections[imageSizes.Length];
+        var results = new ImageDetections[regions.Length];
         long numClasses = classLogits.shape[2];
-        for (int i = 0; i < imageSizes.Length; i++)
+        for (int i = 0; i < regions.Length; i++)
         {
             using var scope = NewDisposeScope();
             var boxes = new List<Tensor>();
@@ -46,7 +46,7 @@ internal sealed class PostProcessor
                 var flatIdx = candidates.index_select(0, topIdx);
                 var anchorIdx = flatIdx.div(numClasses, RoundingMode.floor) + start;
                 var decoded = _coder.Decode(boxRegression[i].index_select(0, anchorIdx), anchors.index_select(0, anchorIdx));
-                boxes.Add(BoxOps.Clip(decoded, imageSizes[i].Height, imageSizes[i].Width));
+                boxes.Add(BoxOps.Clip(decoded, regions[i]));
                 scores.Add(topScores);
                 labels.Add(flatIdx.remainder(numClasses));
                 start += count;

@@ -17,7 +17,7 @@ internal static class DatasetEvaluation
             var predictions = model.Detect(chunk.Select(e => (e.Pixels, e.Letterbox)).ToList());
             for (int i = 0; i < chunk.Count; i++)
             {
-                var gt = chunk[i].Boxes.Select(v => v / chunk[i].Letterbox.Scale).ToArray();
+                var gt = chunk[i].Letterbox.ContentToOriginal((float[])chunk[i].Boxes.Clone());
                 var p = predictions[i];
                 evaluator.Add(gt, chunk[i].Labels.Select(l => (int)l).ToArray(), null, p.Boxes, p.Scores, p.Keys.Select(k => (int)k - 1).ToArray());
             }

@@ -11,11 +11,12 @@ namespace Microsoft.ML.RetinaNet.Onnx;
 /// <summary>
 /// Writes a fitted RetinaNet as one ONNX graph (opset 17) that runs in plain ONNX Runtime:
 /// <list type="bullet">
-/// <item><c>images</c>: float32 (N, 3, S, S), RGB in [0, 1], the image letterboxed into the top-left corner of the S×S
-/// canvas (scale S / max(width, height)), the rest filled with the ImageNet mean (0.485, 0.456, 0.406).</item>
-/// <item><c>image_sizes</c>: float32 (N, 2), height and width of the image inside the canvas (boxes are clipped to it).</item>
-/// <item>outputs <c>boxes</c> (N, D, 4) x0 y0 x1 y1 in canvas pixels, <c>scores</c> (N, D) descending with −1 as padding,
-/// <c>labels</c> (N, D) int64 0-based, <c>count</c> (N) int64 valid detections per image; D = the detection cap.</item>
+/// <item><c>images</c>: float32 (N, 3, S, S), RGB in [0, 255], each image resized as ML.NET's
+/// <c>ResizeImages(S, S, ResizingKind.IsoPad)</c> does (aspect kept, centred, black padding): what
+/// <c>ExtractPixels(interleavePixelColors: false)</c> gives.</item>
+/// <item><c>image_sizes</c>: float32 (N, 2), each original image's height and width.</item>
+/// <item>outputs <c>boxes</c> (N, D, 4) x0 y0 x1 y1 in the original image's pixels, <c>scores</c> (N, D) descending with
+/// −1 as padding, <c>labels</c> (N, D) int64 0-based, <c>count</c> (N) int64 valid detections; D = the detection cap.</item>
 /// </list>
 /// Inside: ImageNet normalisation, the ResNet body with BatchNorm folded into the convolutions, the FPN, both heads,
 /// per-level sigmoid and top-k, box decoding against constant anchors, clipping, class-wise NonMaxSuppression (per-class
@@ -45,8 +46,8 @@ internal sealed class RetinaNetOnnxExporter
             ["image_size"] = model.CanvasSize.ToString(CultureInfo.InvariantCulture),
             ["class_names"] = string.Join("\n", model.ClassNames),
             ["anchors"] = model.AnchorOptions.ToString(),
-            ["input"] = "images: float32 (N,3,S,S) RGB in [0,1], letterboxed top-left, padding = ImageNet mean; image_sizes: float32 (N,2) height,width inside the canvas",
-            ["outputs"] = "boxes (N,D,4) canvas pixels; scores (N,D) descending, -1 = padding; labels (N,D) int64 0-based; count (N) int64",
+            ["input"] = "images: float32 (N,3,S,S) RGB 0-255, IsoPad-resized (aspect kept, centred, black padding); image_sizes: float32 (N,2) original height,width",
+            ["outputs"] = "boxes (N,D,4) original pixels; scores (N,D) descending, -1 = padding; labels (N,D) int64 0-based; count (N) int64",
         };
         exporter._g.WriteModel(stream, "retinanet", typeof(RetinaNetOnnxExporter).Assembly.GetName().Version?.ToString() ?? "0", metadata);
     }
@@ -63,7 +64,8 @@ internal sealed class RetinaNetOnnxExporter
         _g.Input("image_sizes", OnnxType.Float, "N", 2);
         var mean = _g.Floats(ImageNormalization.Mean, 1, 3, 1, 1);
         var std = _g.Floats(ImageNormalization.Std, 1, 3, 1, 1);
-        var x = _g.Node("Div", new[] { _g.Node("Sub", new[] { "images", mean }), std });
+        var rgb = _g.Node("Div", new[] { "images", _g.Floats(new[] { 255f }) });
+        var x = _g.Node("Div", new[] { _g.Node("Sub", new[] { rgb, mean }), std });
 
         var (c3, c4, c5) = Body(x);
         var features = Fpn(new[] { c3, c4, c5 });
@@ -214,9 +216,7 @@ internal sealed class RetinaNetOnnxExporter
     {
         var settings = _model.PostProcessing;
         var anchors = _model.Anchors.Generate(NetworkConfig.LevelSizes(_model.CanvasSize, _model.CanvasSize), CPU);
-        var sizes = _g.NodeN("Split", new[] { "image_sizes" }, 2, ("axis", 1L)); // (N, 1) height, (N, 1) width
-        var height = _g.Node("Unsqueeze", new[] { sizes[0], _g.Ints(2) });   // (N, 1, 1)
-        var width = _g.Node("Unsqueeze", new[] { sizes[1], _g.Ints(2) });
+        var geometry = Geometry();
         var boxes = new List<string>();
         var scores = new List<string>();
         var labels = new List<string>();
@@ -237,7 +237,7 @@ internal sealed class RetinaNetOnnxExporter
             var index4 = _g.Node("Expand", new[] { _g.Node("Unsqueeze", new[] { anchorIndex, _g.Ints(2) }), _g.Ints(1, 1, 4) });
             var d = _g.Node("GatherElements", new[] { deltas[l], index4 }, ("axis", 1L));
             var an = _g.Node("Gather", new[] { anchorName, anchorIndex }, ("axis", 0L));
-            boxes.Add(Clip(Decode(d, an), height, width));
+            boxes.Add(Clip(Decode(d, an), geometry.X0, geometry.Y0, geometry.X1, geometry.Y1));
             start += count;
         }
         var allBoxes = _g.Node("Concat", boxes.ToArray(), ("axis", 1L));     // (N, M, 4)
@@ -257,7 +257,7 @@ internal sealed class RetinaNetOnnxExporter
         long dets = Math.Min(settings.DetectionsPerImage, m);
         var best = _g.NodeN("TopK", new[] { kept, _g.Ints(dets) }, 2, ("axis", 1L), ("largest", 1L), ("sorted", 1L));
         var best4 = _g.Node("Expand", new[] { _g.Node("Unsqueeze", new[] { best[1], _g.Ints(2) }), _g.Ints(1, 1, 4) });
-        Rename(_g.Node("GatherElements", new[] { allBoxes, best4 }, ("axis", 1L)), "boxes");
+        Rename(ToOriginal(_g.Node("GatherElements", new[] { allBoxes, best4 }, ("axis", 1L)), geometry), "boxes");
         Rename(best[0], "scores");
         Rename(_g.Node("GatherElements", new[] { allLabels, best[1] }, ("axis", 1L)), "labels");
         var valid = _g.Node("Cast", new[] { _g.Node("Greater", new[] { best[0], _g.Floats(new[] { -0.5f }) }) }, ("to", (long)OnnxType.Int64));
@@ -290,12 +290,40 @@ internal sealed class RetinaNetOnnxExporter
         return _g.Node("Concat", new[] { _g.Node("Sub", new[] { pcx, halfW }), _g.Node("Sub", new[] { pcy, halfH }), _g.Node("Add", new[] { pcx, halfW }), _g.Node("Add", new[] { pcy, halfH }) }, ("axis", 2L));
     }
 
-    /// <summary>x to [0, width], y to [0, height] of each image.</summary>
-    private string Clip(string boxes, string height, string width)
+    /// <summary>Per image (N, 1, 1): the IsoPad letterbox (see Data/Letterbox.cs), in float32 as ML.NET computes it.</summary>
+    private (string X0, string Y0, string X1, string Y1, string ScaleX, string ScaleY, string Width, string Height) Geometry()
+    {
+        var sizes = _g.NodeN("Split", new[] { "image_sizes" }, 2, ("axis", 1L)); // (N, 1) height, (N, 1) width
+        var height = _g.Node("Unsqueeze", new[] { sizes[0], _g.Ints(2) });       // (N, 1, 1)
+        var width = _g.Node("Unsqueeze", new[] { sizes[1], _g.Ints(2) });
+        var canvas = _g.Floats(new[] { (float)_model.CanvasSize });
+        var scale = _g.Node("Min", new[] { _g.Node("Div", new[] { canvas, width }), _g.Node("Div", new[] { canvas, height }) });
+        var w = _g.Node("Mul", new[] { width, scale });
+        var h = _g.Node("Mul", new[] { height, scale });
+        var contentW = _g.Node("Floor", new[] { w });
+        var contentH = _g.Node("Floor", new[] { h });
+        var two = _g.Floats(new[] { 2f });
+        var x0 = _g.Node("Floor", new[] { _g.Node("Div", new[] { _g.Node("Sub", new[] { canvas, w }), two }) });
+        var y0 = _g.Node("Floor", new[] { _g.Node("Div", new[] { _g.Node("Sub", new[] { canvas, h }), two }) });
+        return (x0, y0, _g.Node("Add", new[] { x0, contentW }), _g.Node("Add", new[] { y0, contentH }),
+            _g.Node("Div", new[] { contentW, width }), _g.Node("Div", new[] { contentH, height }), width, height);
+    }
+
+    /// <summary>x to [x0, x1], y to [y0, y1] of each image's content on the canvas.</summary>
+    private string Clip(string boxes, string x0, string y0, string x1, string y1)
+    {
+        var c = _g.NodeN("Split", new[] { boxes }, 4, ("axis", 2L));
+        string Clamp(string v, string lo, string hi) => _g.Node("Max", new[] { _g.Node("Min", new[] { v, hi }), lo });
+        return _g.Node("Concat", new[] { Clamp(c[0], x0, x1), Clamp(c[1], y0, y1), Clamp(c[2], x0, x1), Clamp(c[3], y0, y1) }, ("axis", 2L));
+    }
+
+    /// <summary>Canvas pixels to original pixels: (v − offset) / scale, clamped to the image.</summary>
+    private string ToOriginal(string boxes, (string X0, string Y0, string X1, string Y1, string ScaleX, string ScaleY, string Width, string Height) g)
     {
         var c = _g.NodeN("Split", new[] { boxes }, 4, ("axis", 2L));
         var zero = _g.Floats(new[] { 0f });
-        string Clamp(string v, string hi) => _g.Node("Max", new[] { _g.Node("Min", new[] { v, hi }), zero });
-        return _g.Node("Concat", new[] { Clamp(c[0], width), Clamp(c[1], height), Clamp(c[2], width), Clamp(c[3], height) }, ("axis", 2L));
+        string Map(string v, string offset, string scale, string limit) =>
+            _g.Node("Max", new[] { _g.Node("Min", new[] { _g.Node("Div", new[] { _g.Node("Sub", new[] { v, offset }), scale }), limit }), zero });
+        return _g.Node("Concat", new[] { Map(c[0], g.X0, g.ScaleX, g.Width), Map(c[1], g.Y0, g.ScaleY, g.Height), Map(c[2], g.X0, g.ScaleX, g.Width), Map(c[3], g.Y0, g.ScaleY, g.Height) }, ("axis", 2L));
     }
 }

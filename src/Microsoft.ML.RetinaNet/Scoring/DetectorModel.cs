@@ -45,13 +45,13 @@ internal sealed class DetectorModel : IDisposable
         return Detect(new[] { (pixels, letterbox) })[0];
     }
 
-    /// <summary>Detects objects in letterboxed images ((3, h, w) bytes each); boxes come back in original pixels.</summary>
+    /// <summary>Detects objects in resized images ((3, H', W') bytes each, placed by their letterbox); boxes come back in original pixels.</summary>
     public Prediction[] Detect(IReadOnlyList<(Tensor Pixels, Letterbox Letterbox)> images)
     {
         using var scope = NewDisposeScope();
         var canvas = BatchBuilder.Canvas(images.Count, CanvasSize);
         for (int i = 0; i < images.Count; i++)
-            BatchBuilder.Place(canvas, i, images[i].Pixels.to(ScalarType.Float32).div(255));
+            BatchBuilder.Place(canvas, i, images[i].Pixels.to(ScalarType.Float32).div(255), images[i].Letterbox.OffsetX, images[i].Letterbox.OffsetY);
         ImageDetections[] detections;
         lock (_lock) // one forward at a time: the module and its anchor cache are shared
         {
@@ -59,21 +59,13 @@ internal sealed class DetectorModel : IDisposable
             Network.eval();
             var output = Network.call(canvas.to(Device));
             var anchors = Anchors.Generate(output.LevelSizes, Device);
-            var sizes = images.Select(x => ((long)x.Letterbox.Height, (long)x.Letterbox.Width)).ToArray();
-            detections = PostProcessor.Run(output.ClassLogits, output.BoxRegression, anchors, Anchors.CountsPerLevel(output.LevelSizes), sizes);
+            var regions = images.Select(x => x.Letterbox.Region).ToArray();
+            detections = PostProcessor.Run(output.ClassLogits, output.BoxRegression, anchors, Anchors.CountsPerLevel(output.LevelSizes), regions);
         }
         var result = new Prediction[images.Count];
         for (int i = 0; i < images.Count; i++)
         {
-            var lb = images[i].Letterbox;
-            var boxes = detections[i].Boxes.ToArray<float>();
-            for (int j = 0; j < boxes.Length; j += 4)
-            {
-                boxes[j] = Math.Clamp(boxes[j] / lb.Scale, 0, lb.OriginalWidth);
-                boxes[j + 1] = Math.Clamp(boxes[j + 1] / lb.Scale, 0, lb.OriginalHeight);
-                boxes[j + 2] = Math.Clamp(boxes[j + 2] / lb.Scale, 0, lb.OriginalWidth);
-                boxes[j + 3] = Math.Clamp(boxes[j + 3] / lb.Scale, 0, lb.OriginalHeight);
-            }
+            var boxes = images[i].Letterbox.CanvasToOriginal(detections[i].Boxes.ToArray<float>());
             var keys = detections[i].Labels.ToArray<long>().Select(l => (uint)(l + 1)).ToArray();
             result[i] = new Prediction(keys, detections[i].Scores.ToArray<float>(), boxes);
         }

@@ -23,11 +23,11 @@ public sealed class AnchorTuningPipelineTests : IDisposable
     [Fact]
     public void TunesOnAnIDataViewWithBoxesLetterboxedLikeTraining()
     {
-        // 256×128 images at ImageSize 128: every box is halved, as the trainer's letterbox halves it
+        // 256×128 images at ImageSize 128: content 128×64 centred at y = 32 (ML.NET's IsoPad), so x/2 and y/2 + 32
         var rows = SyntheticShapes.Write(_dir, 6, 256, 128, seed: 7);
         var result = AnchorTuner.Tune(Data(rows), new AnchorTuningOptions { ImageSize = 128, Generations = 5 });
         var raw = rows.SelectMany(r => r.BoundingBoxes).ToArray();
-        Assert.Equal(raw.Select(v => v / 2), result.Boxes.Boxes);
+        Assert.Equal(raw.Select((v, i) => i % 2 == 0 ? v / 2 : v / 2 + 32), result.Boxes.Boxes);
         Assert.Equal(SyntheticShapes.Classes.OrderBy(c => c), result.Boxes.ClassNames.OrderBy(c => c));
         Assert.True(result.Coverage.CoveredFraction >= result.BaseCoverage.CoveredFraction);
     }

@@ -22,31 +22,32 @@ public class OnnxExportTests
     public OnnxExportTests(ITestOutputHelper output) => _output = output;
 
     private const int Canvas = 128;
-    private static readonly float[] Mean = { 0.485f, 0.456f, 0.406f };
 
-    /// <summary>Two letterboxed images: 128×96 (landscape) and 80×128 (portrait), random content.</summary>
+    /// <summary>Two images, 256×192 (landscape: content 128×96 at y 16) and 100×160 (portrait: content 80×128 at x 24), random pixels.</summary>
     private static (TorchTensor Pixels, Letterbox Letterbox)[] Images()
     {
         var random = new Random(3);
-        return new[] { (96, 128), (128, 80) }.Select(hw =>
+        return new[] { (256, 192), (100, 160) }.Select(wh =>
         {
-            var bytes = new byte[3 * hw.Item1 * hw.Item2];
+            var letterbox = Letterbox.For(wh.Item1, wh.Item2, Canvas);
+            var bytes = new byte[3 * letterbox.Height * letterbox.Width];
             random.NextBytes(bytes);
-            return (tensor(bytes, new long[] { 3, hw.Item1, hw.Item2 }), new Letterbox(hw.Item2, hw.Item1, hw.Item2, hw.Item1, 1f));
+            return (tensor(bytes, new long[] { 3, letterbox.Height, letterbox.Width }), letterbox);
         }).ToArray();
     }
 
+    /// <summary>What ML.NET's IsoPad resize and ExtractPixels give: RGB 0–255, content centred, black around it.</summary>
     private static DenseTensor<float> CanvasInput((TorchTensor Pixels, Letterbox Letterbox)[] images)
     {
         var input = new DenseTensor<float>(new[] { images.Length, 3, Canvas, Canvas });
         for (int n = 0; n < images.Length; n++)
         {
             var px = images[n].Pixels.data<byte>().ToArray();
-            int h = images[n].Letterbox.Height, w = images[n].Letterbox.Width;
+            var lb = images[n].Letterbox;
             for (int c = 0; c < 3; c++)
-                for (int y = 0; y < Canvas; y++)
-                    for (int x = 0; x < Canvas; x++)
-                        input[n, c, y, x] = y < h && x < w ? px[(c * h + y) * w + x] / 255f : Mean[c];
+                for (int y = 0; y < lb.Height; y++)
+                    for (int x = 0; x < lb.Width; x++)
+                        input[n, c, lb.OffsetY + y, lb.OffsetX + x] = px[(c * lb.Height + y) * lb.Width + x];
         }
         return input;
     }
@@ -66,7 +67,9 @@ public class OnnxExportTests
         using var stream = new MemoryStream();
         RetinaNetOnnxExporter.Export(model, stream);
         using var session = new InferenceSession(stream.ToArray());
-        var sizes = new DenseTensor<float>(new float[] { 96, 128, 128, 80 }, new[] { 2, 2 });
+        Assert.Equal((0, 16, 128, 96), (images[0].Letterbox.OffsetX, images[0].Letterbox.OffsetY, images[0].Letterbox.Width, images[0].Letterbox.Height));
+        Assert.Equal((24, 0, 80, 128), (images[1].Letterbox.OffsetX, images[1].Letterbox.OffsetY, images[1].Letterbox.Width, images[1].Letterbox.Height));
+        var sizes = new DenseTensor<float>(new float[] { 192, 256, 160, 100 }, new[] { 2, 2 });
         var watch = Stopwatch.StartNew();
         using var results = session.Run(new[] { NamedOnnxValue.CreateFromTensor("images", CanvasInput(images)), NamedOnnxValue.CreateFromTensor("image_sizes", sizes) });
         _output.WriteLine($"ONNX Runtime: {watch.Elapsed.TotalMilliseconds:F0} ms for 2 images, {stream.Length / 1e6:F1} MB");

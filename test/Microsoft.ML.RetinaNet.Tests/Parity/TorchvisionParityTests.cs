@@ -105,7 +105,7 @@ public class TorchvisionParityTests
         var fixture = Fixture(name);
         var (anchors, perLevel) = DefaultAnchors(h, w);
         var detections = new PostProcessor(new PostProcessSettings())
-            .Run(fixture["cls_logits"], fixture["bbox_regression"], anchors, perLevel, imageSizes);
+            .Run(fixture["cls_logits"], fixture["bbox_regression"], anchors, perLevel, imageSizes.Select(s => (0f, 0f, (float)s.Item2, (float)s.Item1)).ToArray());
 
         for (int i = 0; i < detections.Length; i++)
         {
