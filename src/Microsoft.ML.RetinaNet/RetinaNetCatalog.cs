@@ -26,6 +26,13 @@ public static class RetinaNetCatalog
         => new(MLNetInternals.Environment(catalog), options);
 
     /// <summary>
+    /// Makes the RetinaNet transforms known to <paramref name="mlContext"/> so that <c>mlContext.Model.Load</c> can read a
+    /// saved RetinaNet model: the one call to make before loading (it registers this assembly's custom mappings).
+    /// </summary>
+    public static void RegisterRetinaNet(this MLContext mlContext) =>
+        mlContext.ComponentCatalog.RegisterAssembly(typeof(RetinaNetTransformer).Assembly);
+
+    /// <summary>
     /// COCO-style metrics (the numbers pycocotools' COCOeval prints, and AP per class) of scored data with ground-truth
     /// <paramref name="labelColumnName"/>/<paramref name="boundingBoxColumnName"/> and predicted columns.
     /// </summary>

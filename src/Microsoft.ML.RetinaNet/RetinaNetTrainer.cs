@@ -3,6 +3,7 @@ using Microsoft.ML.RetinaNet.AnchorTuning;
 using Microsoft.ML.RetinaNet.Data;
 using Microsoft.ML.RetinaNet.Detection;
 using Microsoft.ML.RetinaNet.Modeling;
+using Microsoft.ML.RetinaNet.Onnx;
 using Microsoft.ML.RetinaNet.Runtime;
 using Microsoft.ML.RetinaNet.Scoring;
 using Microsoft.ML.RetinaNet.Training;
@@ -65,8 +66,12 @@ public sealed partial class RetinaNetTrainer : IEstimator<RetinaNetTransformer>
             var summary = new TrainingLoop(o, model, channel, progress, MLNetInternals.CancellationProbe(_env), cancellation).Run(train, validation);
             channel.Info(MessageSensitivity.None, string.Create(CultureInfo.InvariantCulture,
                 $"trained {summary.Epochs} epochs, {summary.Steps} steps in {summary.Seconds:F1} s; the steps alone: {summary.StepSeconds:F1} s, {summary.Images / Math.Max(summary.StepSeconds, 1e-9):F2} images/s"));
-            return new RetinaNetTransformer(model, o.ImageColumnName,
-                new OutputColumns(o.PredictedLabelColumnName, o.ScoreColumnName, o.PredictedBoundingBoxColumnName, train.ClassNames));
+            string onnxPath = Path.Combine(Path.GetTempPath(), $"retinanet-{Guid.NewGuid():N}.onnx");
+            using (var stream = File.Create(onnxPath))
+                RetinaNetOnnxExporter.Export(model, stream, RetinaNetOnnxExporter.ChainNames);
+            var outputs = new OutputColumns(o.PredictedLabelColumnName, o.ScoreColumnName, o.PredictedBoundingBoxColumnName, train.ClassNames);
+            var chain = OnnxScoringChain.Build(input, model, onnxPath, o.ImageColumnName, outputs, gpu, fallback);
+            return new RetinaNetTransformer(model, o.ImageColumnName, chain, onnxPath);
         }
         catch
         {

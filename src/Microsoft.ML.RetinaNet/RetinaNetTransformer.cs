@@ -1,24 +1,26 @@
 using Microsoft.ML.Data;
 using Microsoft.ML.RetinaNet.Scoring;
-using Microsoft.ML.Runtime;
 
 namespace Microsoft.ML.RetinaNet;
 
 /// <summary>
 /// A fitted RetinaNet: adds <c>PredictedLabel</c> (keys, with the class names as key values), <c>Score</c> and
-/// <c>PredictedBoundingBoxes</c> (x0 y0 x1 y1 in the original image's pixels), all variable-length vectors with
-/// one entry (or four) per detection, highest score first. Scores lazily, row by row, and works with
-/// <c>CreatePredictionEngine</c>.
+/// <c>PredictedBoundingBoxes</c> (x0 y0 x1 y1 in the original image's pixels), all variable-length vectors with one
+/// entry (or four) per detection, highest score first. Scoring runs in ONNX Runtime (CPU, or CUDA with
+/// <c>MLContext.GpuDeviceId</c>) through a chain of ML.NET's own transforms, so <c>mlContext.Model.Save</c> stores it and
+/// <c>mlContext.Model.Load</c> reads it back after <see cref="RetinaNetCatalog.RegisterRetinaNet"/>.
 /// </summary>
 public sealed class RetinaNetTransformer : ITransformer, IDisposable
 {
-    private readonly OutputColumns _outputs;
+    private readonly ITransformer _chain;
+    private readonly string _onnxPath;
 
-    internal RetinaNetTransformer(DetectorModel model, string imageColumnName, OutputColumns outputs)
+    internal RetinaNetTransformer(DetectorModel model, string imageColumnName, ITransformer chain, string onnxPath)
     {
         Model = model;
         ImageColumnName = imageColumnName;
-        _outputs = outputs;
+        _chain = chain;
+        _onnxPath = onnxPath;
     }
 
     internal DetectorModel Model { get; }
@@ -35,41 +37,45 @@ public sealed class RetinaNetTransformer : ITransformer, IDisposable
     /// <summary>The anchors the network was trained with.</summary>
     public AnchorOptions Anchors => Model.AnchorOptions.Clone();
 
-    /// <inheritdoc />
-    public bool IsRowToRowMapper => true;
+    /// <summary>The ML.NET transforms that score (and that <c>mlContext.Model.Save</c> writes).</summary>
+    public ITransformer ScoringChain => _chain;
 
     /// <inheritdoc />
-    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema) => View(null, inputSchema).OutputSchema;
+    public bool IsRowToRowMapper => _chain.IsRowToRowMapper;
 
     /// <inheritdoc />
-    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => View(null, inputSchema);
+    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema) => _chain.GetOutputSchema(inputSchema);
 
     /// <inheritdoc />
-    public IDataView Transform(IDataView input) => View(input, input.Schema);
+    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => _chain.GetRowToRowMapper(inputSchema);
 
-    private DetectionDataView View(IDataView? input, DataViewSchema schema) => new(input, schema, Model, _outputs, ImageColumnName);
+    /// <inheritdoc />
+    public IDataView Transform(IDataView input) => _chain.Transform(input);
 
     /// <summary>
     /// Writes the network, box decoding and class-wise NMS as one ONNX graph (opset 17, dynamic batch) that plain ONNX
-    /// Runtime runs with no .NET code. Input <c>images</c>: float32 (N, 3, S, S), RGB in [0, 1], each image letterboxed
-    /// into the top-left corner of the S×S canvas (S = <see cref="ImageSize"/>, scale S / max(width, height)), the rest
-    /// filled with the ImageNet mean (0.485, 0.456, 0.406); <c>image_sizes</c>: float32 (N, 2), the height and width of the
-    /// image inside the canvas. Outputs: <c>boxes</c> (N, D, 4) x0 y0 x1 y1 in canvas pixels (divide by the scale for the
-    /// original image), <c>scores</c> (N, D) descending with −1 as padding, <c>labels</c> (N, D) int64 0-based class
-    /// indices (see <see cref="ClassNames"/>), <c>count</c> (N) int64 valid detections. The file is written to a temporary
-    /// name and renamed.
+    /// Runtime runs with no .NET code. Inputs: <c>images</c>, float32 (N, 3, S, S) with S = <see cref="ImageSize"/>, RGB
+    /// in [0, 255], each image resized as ML.NET's <c>ResizeImages(S, S, ResizingKind.IsoPad)</c> does (aspect kept,
+    /// centred, black padding; scale min(S/W, S/H), content ⌊W·scale⌋ × ⌊H·scale⌋ at ⌊(S − W·scale)/2⌋, ⌊(S − H·scale)/2⌋);
+    /// <c>image_sizes</c>, float32 (N, 2), each original height and width. Outputs: <c>boxes</c> (N, D, 4) x0 y0 x1 y1 in
+    /// original pixels, <c>scores</c> (N, D) descending with −1 as padding, <c>labels</c> (N, D) int64 0-based class
+    /// indices (see <see cref="ClassNames"/>), <c>count</c> (N) int64 valid detections. Written to a temporary name and renamed.
     /// </summary>
     public void ExportToOnnx(string path)
     {
         string temp = path + ".tmp";
         using (var stream = File.Create(temp))
-            Onnx.RetinaNetOnnxExporter.Export(Model, stream);
+            Onnx.RetinaNetOnnxExporter.Export(Model, stream, Onnx.RetinaNetOnnxExporter.PublicNames);
         File.Move(temp, path, overwrite: true);
     }
 
-    void ICanSaveModel.Save(ModelSaveContext ctx) =>
-        throw new NotSupportedException("Saving a RetinaNet model with mlContext.Model.Save is not supported yet: the fitted network lives in TorchSharp.");
+    void ICanSaveModel.Save(ModelSaveContext ctx) => ((ICanSaveModel)_chain).Save(ctx);
 
-    /// <summary>Releases the network's native memory.</summary>
-    public void Dispose() => Model.Dispose();
+    /// <summary>Releases the network, ONNX Runtime's session and the temporary ONNX file.</summary>
+    public void Dispose()
+    {
+        (_chain as IDisposable)?.Dispose();
+        Model.Dispose();
+        try { File.Delete(_onnxPath); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
 }

@@ -24,22 +24,33 @@ namespace Microsoft.ML.RetinaNet.Onnx;
 /// </summary>
 internal sealed class RetinaNetOnnxExporter
 {
+    /// <summary>Names of the graph's inputs and outputs.</summary>
+    internal sealed record Names(string Images, string ImageSizes, string Boxes, string Scores, string Labels, string Count);
+
+    /// <summary>For users of plain ONNX Runtime.</summary>
+    public static readonly Names PublicNames = new("images", "image_sizes", "boxes", "scores", "labels", "count");
+
+    /// <summary>Inside the ML.NET scoring chain, where graph names are column names: prefixed so as not to hide the user's columns.</summary>
+    public static readonly Names ChainNames = new("rn_images", "rn_image_sizes", "rn_boxes", "rn_scores", "rn_labels", "rn_count");
+
     private readonly OnnxGraph _g = new();
+    private readonly Names _names;
     private readonly Dictionary<string, Tensor> _state;
     private readonly DetectorModel _model;
     private readonly NetworkConfig _config;
 
-    private RetinaNetOnnxExporter(DetectorModel model)
+    private RetinaNetOnnxExporter(DetectorModel model, Names names)
     {
+        _names = names;
         _model = model;
         _config = model.Network.Config;
         _state = model.Network.state_dict();
     }
 
-    public static void Export(DetectorModel model, Stream stream)
+    public static void Export(DetectorModel model, Stream stream, Names names)
     {
         using var scope = NewDisposeScope();
-        var exporter = new RetinaNetOnnxExporter(model);
+        var exporter = new RetinaNetOnnxExporter(model, names);
         exporter.Build();
         var metadata = new Dictionary<string, string>
         {
@@ -60,11 +71,11 @@ internal sealed class RetinaNetOnnxExporter
     private void Build()
     {
         int s = _model.CanvasSize;
-        _g.Input("images", OnnxType.Float, "N", 3, s, s);
-        _g.Input("image_sizes", OnnxType.Float, "N", 2);
+        _g.Input(_names.Images, OnnxType.Float, "N", 3, s, s);
+        _g.Input(_names.ImageSizes, OnnxType.Float, "N", 2);
         var mean = _g.Floats(ImageNormalization.Mean, 1, 3, 1, 1);
         var std = _g.Floats(ImageNormalization.Std, 1, 3, 1, 1);
-        var rgb = _g.Node("Div", new[] { "images", _g.Floats(new[] { 255f }) });
+        var rgb = _g.Node("Div", new[] { _names.Images, _g.Floats(new[] { 255f }) });
         var x = _g.Node("Div", new[] { _g.Node("Sub", new[] { rgb, mean }), std });
 
         var (c3, c4, c5) = Body(x);
@@ -257,15 +268,15 @@ internal sealed class RetinaNetOnnxExporter
         long dets = Math.Min(settings.DetectionsPerImage, m);
         var best = _g.NodeN("TopK", new[] { kept, _g.Ints(dets) }, 2, ("axis", 1L), ("largest", 1L), ("sorted", 1L));
         var best4 = _g.Node("Expand", new[] { _g.Node("Unsqueeze", new[] { best[1], _g.Ints(2) }), _g.Ints(1, 1, 4) });
-        Rename(ToOriginal(_g.Node("GatherElements", new[] { allBoxes, best4 }, ("axis", 1L)), geometry), "boxes");
-        Rename(best[0], "scores");
-        Rename(_g.Node("GatherElements", new[] { allLabels, best[1] }, ("axis", 1L)), "labels");
+        Rename(ToOriginal(_g.Node("GatherElements", new[] { allBoxes, best4 }, ("axis", 1L)), geometry), _names.Boxes);
+        Rename(best[0], _names.Scores);
+        Rename(_g.Node("GatherElements", new[] { allLabels, best[1] }, ("axis", 1L)), _names.Labels);
         var valid = _g.Node("Cast", new[] { _g.Node("Greater", new[] { best[0], _g.Floats(new[] { -0.5f }) }) }, ("to", (long)OnnxType.Int64));
-        Rename(_g.Node("ReduceSum", new[] { valid, _g.Ints(1) }, ("keepdims", 0L)), "count");
-        _g.Output("boxes", OnnxType.Float, "N", dets, 4);
-        _g.Output("scores", OnnxType.Float, "N", dets);
-        _g.Output("labels", OnnxType.Int64, "N", dets);
-        _g.Output("count", OnnxType.Int64, "N");
+        Rename(_g.Node("ReduceSum", new[] { valid, _g.Ints(1) }, ("keepdims", 0L)), _names.Count);
+        _g.Output(_names.Boxes, OnnxType.Float, "N", dets, 4);
+        _g.Output(_names.Scores, OnnxType.Float, "N", dets);
+        _g.Output(_names.Labels, OnnxType.Int64, "N", dets);
+        _g.Output(_names.Count, OnnxType.Int64, "N");
     }
 
     private void Rename(string value, string name) => _g.Identity(value, name);
@@ -293,7 +304,7 @@ internal sealed class RetinaNetOnnxExporter
     /// <summary>Per image (N, 1, 1): the IsoPad letterbox (see Data/Letterbox.cs), in float32 as ML.NET computes it.</summary>
     private (string X0, string Y0, string X1, string Y1, string ScaleX, string ScaleY, string Width, string Height) Geometry()
     {
-        var sizes = _g.NodeN("Split", new[] { "image_sizes" }, 2, ("axis", 1L)); // (N, 1) height, (N, 1) width
+        var sizes = _g.NodeN("Split", new[] { _names.ImageSizes }, 2, ("axis", 1L)); // (N, 1) height, (N, 1) width
         var height = _g.Node("Unsqueeze", new[] { sizes[0], _g.Ints(2) });       // (N, 1, 1)
         var width = _g.Node("Unsqueeze", new[] { sizes[1], _g.Ints(2) });
         var canvas = _g.Floats(new[] { (float)_model.CanvasSize });

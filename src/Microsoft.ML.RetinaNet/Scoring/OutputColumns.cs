@@ -3,7 +3,7 @@ using Microsoft.ML.Data;
 
 namespace Microsoft.ML.RetinaNet.Scoring;
 
-/// <summary>Names and types of the three output columns, as a schema and as a schema shape.</summary>
+/// <summary>Names of the three output columns, and their schema shape.</summary>
 internal sealed class OutputColumns
 {
     public OutputColumns(string predictedLabel, string score, string predictedBoxes, string[] classNames)
@@ -18,27 +18,6 @@ internal sealed class OutputColumns
     public string Score { get; }
     public string PredictedBoxes { get; }
     public string[] ClassNames { get; }
-
-    /// <summary>Variable-length vector of keys 1..K.</summary>
-    public VectorDataViewType LabelType => new(new KeyDataViewType(typeof(uint), ClassNames.Length));
-
-    /// <summary>Variable-length vector of Single.</summary>
-    public static VectorDataViewType FloatVector { get; } = new(NumberDataViewType.Single);
-
-    /// <summary>The input schema followed by PredictedLabel (with the class names as key values), Score, PredictedBoundingBoxes.</summary>
-    public DataViewSchema AppendTo(DataViewSchema input)
-    {
-        var builder = new DataViewSchema.Builder();
-        builder.AddColumns(input);
-        var keyValues = new DataViewSchema.Annotations.Builder();
-        ValueGetter<VBuffer<ReadOnlyMemory<char>>> getter = (ref VBuffer<ReadOnlyMemory<char>> dst) =>
-            dst = new VBuffer<ReadOnlyMemory<char>>(ClassNames.Length, ClassNames.Select(n => n.AsMemory()).ToArray());
-        keyValues.Add(Data.DetectionSchema.KeyValuesKind, new VectorDataViewType(TextDataViewType.Instance, ClassNames.Length), getter);
-        builder.AddColumn(PredictedLabel, LabelType, keyValues.ToAnnotations());
-        builder.AddColumn(Score, FloatVector);
-        builder.AddColumn(PredictedBoxes, FloatVector);
-        return builder.ToSchema();
-    }
 
     /// <summary>
     /// The input shape followed by the three output columns. ML.NET 5.0.1 keeps <c>SchemaShape.Column</c>'s

@@ -65,7 +65,7 @@ public class OnnxExportTests
         var eager = model.Detect(images);
 
         using var stream = new MemoryStream();
-        RetinaNetOnnxExporter.Export(model, stream);
+        RetinaNetOnnxExporter.Export(model, stream, RetinaNetOnnxExporter.PublicNames);
         using var session = new InferenceSession(stream.ToArray());
         Assert.Equal((0, 16, 128, 96), (images[0].Letterbox.OffsetX, images[0].Letterbox.OffsetY, images[0].Letterbox.Width, images[0].Letterbox.Height));
         Assert.Equal((24, 0, 80, 128), (images[1].Letterbox.OffsetX, images[1].Letterbox.OffsetY, images[1].Letterbox.Width, images[1].Letterbox.Height));
