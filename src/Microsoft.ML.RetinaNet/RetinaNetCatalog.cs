@@ -33,6 +33,26 @@ public static class RetinaNetCatalog
         mlContext.ComponentCatalog.RegisterAssembly(typeof(RetinaNetTransformer).Assembly);
 
     /// <summary>
+    /// Loads a model saved with <c>mlContext.Model.Save</c> that contains a RetinaNet: registers the RetinaNet transforms
+    /// first, and reports a damaged or truncated file as <see cref="InvalidDataException"/> naming the file.
+    /// </summary>
+    public static ITransformer LoadRetinaNet(this ModelOperationsCatalog catalog, string path, out DataViewSchema inputSchema)
+    {
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"Model file '{path}' does not exist.", path);
+        MLNetInternals.Environment(catalog).ComponentCatalog.RegisterAssembly(typeof(RetinaNetTransformer).Assembly);
+        try
+        {
+            return catalog.Load(path, out inputSchema);
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException or FormatException or InvalidOperationException or ArgumentException
+            or Microsoft.ML.OnnxRuntime.OnnxRuntimeException or EndOfStreamException)
+        {
+            throw new InvalidDataException($"The model file '{path}' could not be loaded; it is damaged or truncated, or not an ML.NET model ({e.GetType().Name}: {e.Message}). Save it again with mlContext.Model.Save.", e);
+        }
+    }
+
+    /// <summary>
     /// COCO-style metrics (the numbers pycocotools' COCOeval prints, and AP per class) of scored data with ground-truth
     /// <paramref name="labelColumnName"/>/<paramref name="boundingBoxColumnName"/> and predicted columns.
     /// </summary>

@@ -15,7 +15,8 @@ public sealed class DetectionOutput
     public float[] PredictedBoundingBoxes { get; set; } = Array.Empty<float>();
 }
 
-public class RetinaNetEstimatorTests : IClassFixture<TrainedShapesFixture>
+[Collection(TrainedShapesCollection.Name)]
+public class RetinaNetEstimatorTests
 {
     private readonly TrainedShapesFixture _trained;
     private readonly ITestOutputHelper _output;

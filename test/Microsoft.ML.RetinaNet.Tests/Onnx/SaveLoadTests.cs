@@ -1,0 +1,117 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Microsoft.ML.Data;
+using Microsoft.ML.RetinaNet.Datasets;
+using Microsoft.ML.RetinaNet.Tests.Estimator;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Microsoft.ML.RetinaNet.Tests.Onnx;
+
+/// <summary>The fitted model round-trips through mlContext.Model.Save/Load, in this process and in a new one.</summary>
+[Collection(TrainedShapesCollection.Name)]
+public sealed class SaveLoadTests : IDisposable
+{
+    private readonly TrainedShapesFixture _trained;
+    private readonly ITestOutputHelper _output;
+    private readonly string _dir = Directory.CreateTempSubdirectory("retinanet-save-").FullName;
+
+    public SaveLoadTests(TrainedShapesFixture trained, ITestOutputHelper output)
+    {
+        _trained = trained;
+        _output = output;
+    }
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static List<DetectionOutput> Score(MLContext ml, ITransformer model, IDataView data) =>
+        ml.Data.CreateEnumerable<DetectionOutput>(model.Transform(data), reuseRowObject: false).ToList();
+
+    private string SaveWholePipeline()
+    {
+        string path = Path.Combine(_dir, "model.zip");
+        _trained.Ml.Model.Save(_trained.Model, _trained.Data.Schema, path);
+        return path;
+    }
+
+    [Fact]
+    public void AFreshContextLoadsTheModelAndPredictsTheSame()
+    {
+        string path = SaveWholePipeline();
+        _output.WriteLine($"model.zip: {new FileInfo(path).Length / 1e6:F1} MB");
+        var expected = Score(_trained.Ml, _trained.Model, _trained.Data);
+
+        var ml = new MLContext(seed: 5);
+        var loaded = ml.Model.LoadRetinaNet(path, out var schema);
+        Assert.NotNull(schema.GetColumnOrNull(nameof(DetectionRecord.ImagePath)));
+        var actual = Score(ml, loaded, ml.Data.LoadFromEnumerable(_trained.Rows));
+        Assert.Equal(expected.Count, actual.Count);
+        for (int i = 0; i < expected.Count; i++)
+        {
+            Assert.Equal(expected[i].PredictedLabel, actual[i].PredictedLabel);
+            Assert.Equal(expected[i].Score, actual[i].Score);
+            Assert.Equal(expected[i].PredictedBoundingBoxes, actual[i].PredictedBoundingBoxes);
+        }
+        var label = loaded.Transform(ml.Data.LoadFromEnumerable(_trained.Rows)).Schema["PredictedLabel"];
+        VBuffer<ReadOnlyMemory<char>> names = default;
+        label.GetKeyValues(ref names);
+        Assert.Equal(_trained.Rows.SelectMany(r => r.Label).Distinct(), names.DenseValues().Select(n => n.ToString()));
+    }
+
+    [Fact]
+    public void ANewProcessLoadsTheModelAndPredictsTheSame()
+    {
+        // save LoadImages → RetinaNet (the label mapping is not needed to score), run the CLI's score verb in a child process
+        var parts = ((IEnumerable<ITransformer>)_trained.Model).ToArray();
+        var scoring = new TransformerChain<ITransformer>(parts[1], parts[2]);
+        string path = Path.Combine(_dir, "scoring.zip");
+        _trained.Ml.Model.Save(scoring, parts[0].Transform(_trained.Data).Schema, path);
+        string images = Path.Combine(_dir, "images");
+        Directory.CreateDirectory(images);
+        foreach (var row in _trained.Rows)
+            File.Copy(Path.Combine(_trained.Directory, row.ImagePath), Path.Combine(images, row.ImagePath));
+        string json = Path.Combine(_dir, "detections.json");
+
+        string cli = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "src", "Microsoft.ML.RetinaNet.Cli", "bin",
+            new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name, "net10.0", "retinanet.dll"));
+        Assert.True(File.Exists(cli), $"the command-line tool should be built at {cli}");
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { cli, "score", "--model", path, "--images", images, "--output", json }) psi.ArgumentList.Add(a);
+        using var process = Process.Start(psi)!;
+        string stdout = process.StandardOutput.ReadToEnd(), stderr = process.StandardError.ReadToEnd();
+        Assert.True(process.WaitForExit(120_000), "the child process should finish");
+        Assert.True(process.ExitCode == 0, stdout + stderr);
+        _output.WriteLine(stdout);
+
+        var expected = Score(_trained.Ml, _trained.Model, _trained.Data);
+        using var document = JsonDocument.Parse(File.ReadAllText(json));
+        var byFile = document.RootElement.EnumerateArray().ToDictionary(e => e.GetProperty("file").GetString()!);
+        var classNames = _trained.Rows.SelectMany(r => r.Label).Distinct().ToArray();
+        for (int i = 0; i < _trained.Rows.Count; i++)
+        {
+            var e = byFile[_trained.Rows[i].ImagePath];
+            Assert.Equal(expected[i].Score, e.GetProperty("scores").EnumerateArray().Select(v => v.GetSingle()));
+            Assert.Equal(expected[i].PredictedBoundingBoxes, e.GetProperty("boxes").EnumerateArray().Select(v => v.GetSingle()));
+            Assert.Equal(expected[i].PredictedLabel.Select(k => classNames[k - 1]), e.GetProperty("labels").EnumerateArray().Select(v => v.GetString()));
+        }
+    }
+
+    [Theory]
+    [InlineData("flipped byte")]
+    [InlineData("truncated")]
+    public void ADamagedModelFileGetsAClearError(string damage)
+    {
+        string path = SaveWholePipeline();
+        var bytes = File.ReadAllBytes(path);
+        if (damage == "truncated")
+            bytes = bytes.AsSpan(0, bytes.Length / 2).ToArray();
+        else
+            bytes[bytes.Length / 2] ^= 0x5A; // inside the compressed ONNX graph
+        string damaged = Path.Combine(_dir, "damaged.zip");
+        File.WriteAllBytes(damaged, bytes);
+        var error = Assert.Throws<InvalidDataException>(() => new MLContext().Model.LoadRetinaNet(damaged, out _));
+        _output.WriteLine(error.Message);
+        Assert.Contains("damaged.zip", error.Message);
+        Assert.Contains("damaged or truncated", error.Message);
+    }
+}
