@@ -96,6 +96,35 @@ public sealed class SaveLoadTests : IDisposable
         }
     }
 
+    [Fact]
+    public void TheExportedFileRunsInPlainOnnxRuntime()
+    {
+        var retinaNet = ((IEnumerable<ITransformer>)_trained.Model).OfType<RetinaNetTransformer>().Single();
+        string onnx = Path.Combine(_dir, "retinanet.onnx");
+        retinaNet.ExportToOnnx(onnx);
+        using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(onnx);
+        Assert.Equal(new[] { "images", "image_sizes" }, session.InputMetadata.Keys);
+        Assert.Equal(new[] { "boxes", "scores", "labels", "count" }, session.OutputMetadata.Keys);
+        Assert.Equal(new[] { -1, 3, 128, 128 }, session.InputMetadata["images"].Dimensions);
+
+        // the input as ML.NET's IsoPad resize and ExtractPixels make it, for the first training image
+        var ml = _trained.Ml;
+        var pixels = ml.Transforms.LoadImages("Image", _trained.Directory, nameof(DetectionRecord.ImagePath))
+            .Append(ml.Transforms.ResizeImages("Resized", 128, 128, "Image", Microsoft.ML.Transforms.Image.ImageResizingEstimator.ResizingKind.IsoPad))
+            .Append(ml.Transforms.ExtractPixels("Pixels", "Resized", interleavePixelColors: false))
+            .Fit(_trained.Data).Transform(_trained.Data).GetColumn<float[]>("Pixels").First();
+        var inputs = new[]
+        {
+            Microsoft.ML.OnnxRuntime.NamedOnnxValue.CreateFromTensor("images", new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(pixels, new[] { 1, 3, 128, 128 })),
+            Microsoft.ML.OnnxRuntime.NamedOnnxValue.CreateFromTensor("image_sizes", new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(new float[] { 128, 128 }, new[] { 1, 2 })),
+        };
+        using var results = session.Run(inputs);
+        long count = results.Single(r => r.Name == "count").AsTensor<long>()[0];
+        var scores = results.Single(r => r.Name == "scores").AsEnumerable<float>().Take((int)count);
+        var expected = Score(_trained.Ml, _trained.Model, _trained.Data)[0];
+        Assert.Equal(expected.Score, scores);
+    }
+
     [Theory]
     [InlineData("flipped byte")]
     [InlineData("truncated")]
