@@ -34,7 +34,8 @@ public static class RetinaNetCatalog
 
     /// <summary>
     /// Loads a model saved with <c>mlContext.Model.Save</c> that contains a RetinaNet: registers the RetinaNet transforms
-    /// first, and reports a damaged or truncated file as <see cref="InvalidDataException"/> naming the file.
+    /// first, checks every entry of the file against its CRC-32 (ML.NET's loader does not), and reports a damaged or
+    /// truncated file as <see cref="InvalidDataException"/> naming the file.
     /// </summary>
     public static ITransformer LoadRetinaNet(this ModelOperationsCatalog catalog, string path, out DataViewSchema inputSchema)
     {
@@ -43,6 +44,7 @@ public static class RetinaNetCatalog
         MLNetInternals.Environment(catalog).ComponentCatalog.RegisterAssembly(typeof(RetinaNetTransformer).Assembly);
         try
         {
+            ModelFileCheck.Verify(path);
             return catalog.Load(path, out inputSchema);
         }
         catch (Exception e) when (e is InvalidDataException or IOException or FormatException or InvalidOperationException or ArgumentException
