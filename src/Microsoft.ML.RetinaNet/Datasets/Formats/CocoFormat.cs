@@ -125,8 +125,9 @@ public static class CocoFormat
             {
                 if (!ids.TryGetValue(r.Label[k], out long category))
                     throw new DatasetFormatException(r.ImagePath, $"object {k}", $"label '{r.Label[k]}' is not one of the class names");
-                float x0 = r.BoundingBoxes[4 * k], y0 = r.BoundingBoxes[4 * k + 1], w = r.BoundingBoxes[4 * k + 2] - x0, h = r.BoundingBoxes[4 * k + 3] - y0;
-                file.Annotations.Add(new CocoAnnotation { Id = ++annotationId, ImageId = imageId, CategoryId = category, Bbox = new double[] { x0, y0, w, h }, Area = (double)w * h });
+                // width and height in double: the difference of two floats is exact there, so x + width reads back as x1 exactly
+                double x0 = r.BoundingBoxes[4 * k], y0 = r.BoundingBoxes[4 * k + 1], w = r.BoundingBoxes[4 * k + 2] - x0, h = r.BoundingBoxes[4 * k + 3] - y0;
+                file.Annotations.Add(new CocoAnnotation { Id = ++annotationId, ImageId = imageId, CategoryId = category, Bbox = new[] { x0, y0, w, h }, Area = w * h });
             }
         }
         string temp = jsonPath + ".tmp";
