@@ -17,6 +17,9 @@ public sealed class DetectionRecord
 
     /// <summary>x0, y0, x1, y1 of each object, in pixels.</summary>
     public float[] BoundingBoxes { get; set; } = Array.Empty<float>();
+
+    /// <summary>Pascal VOC's <c>difficult</c> flag of each object (empty when the format has none); training ignores it.</summary>
+    public bool[] Difficult { get; set; } = Array.Empty<bool>();
 }
 
 /// <summary>
