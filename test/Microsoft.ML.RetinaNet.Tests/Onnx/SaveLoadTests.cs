@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.ML.Data;
 using Microsoft.ML.RetinaNet.Datasets;
@@ -72,15 +71,9 @@ public sealed class SaveLoadTests : IDisposable
             File.Copy(Path.Combine(_trained.Directory, row.ImagePath), Path.Combine(images, row.ImagePath));
         string json = Path.Combine(_dir, "detections.json");
 
-        string cli = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "src", "Microsoft.ML.RetinaNet.Cli", "bin",
-            new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name, "net10.0", "retinanet.dll"));
-        Assert.True(File.Exists(cli), $"the command-line tool should be built at {cli}");
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { cli, "score", "--model", path, "--images", images, "--output", json }) psi.ArgumentList.Add(a);
-        using var process = Process.Start(psi)!;
-        string stdout = process.StandardOutput.ReadToEnd(), stderr = process.StandardError.ReadToEnd();
-        Assert.True(process.WaitForExit(120_000), "the child process should finish");
-        Assert.True(process.ExitCode == 0, stdout + stderr);
+        Assert.True(File.Exists(Cli.CliTests.CliPath), $"the command-line tool should be built at {Cli.CliTests.CliPath}");
+        var (exitCode, stdout, stderr) = Cli.CliTests.Run("score", "--model", path, "--images", images, "--output", json);
+        Assert.True(exitCode == 0, stdout + stderr);
         _output.WriteLine(stdout);
 
         var expected = Score(_trained.Ml, _trained.Model, _trained.Data);

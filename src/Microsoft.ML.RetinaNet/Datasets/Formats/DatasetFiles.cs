@@ -1,0 +1,45 @@
+namespace Microsoft.ML.RetinaNet.Datasets.Formats;
+
+/// <summary>The annotation formats the readers understand.</summary>
+public enum AnnotationFormat
+{
+    /// <summary>COCO JSON: the annotation path is the .json file.</summary>
+    Coco,
+
+    /// <summary>Pascal VOC: the annotation path is a folder of .xml files.</summary>
+    Voc,
+
+    /// <summary>CSV <c>path,x1,y1,x2,y2,class</c>: the annotation path is the .csv file (an optional classes file beside it as classes.csv).</summary>
+    Csv,
+
+    /// <summary>YOLO txt: the annotation path is the labels folder, with the class names in classes.txt (or names.txt) inside or beside it.</summary>
+    Yolo,
+}
+
+/// <summary>One entry point for the readers: records with paths relative to the image folder, and the class names.</summary>
+public static class DatasetFiles
+{
+    /// <summary>Reads annotations of <paramref name="format"/> at <paramref name="annotations"/> for images in <paramref name="imageFolder"/>.</summary>
+    public static (List<DetectionRecord> Records, IReadOnlyList<string> ClassNames) Read(AnnotationFormat format, string annotations, string imageFolder)
+    {
+        if (!File.Exists(annotations) && !Directory.Exists(annotations))
+            throw new FileNotFoundException($"Annotations '{annotations}' do not exist.", annotations);
+        switch (format)
+        {
+            case AnnotationFormat.Coco:
+                return CocoFormat.Read(annotations);
+            case AnnotationFormat.Voc:
+                return VocFormat.Read(annotations);
+            case AnnotationFormat.Csv:
+                string classes = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(annotations))!, "classes.csv");
+                return CsvFormat.Read(annotations, File.Exists(classes) ? classes : null);
+            case AnnotationFormat.Yolo:
+                string? names = new[] { "classes.txt", "names.txt" }
+                    .SelectMany(n => new[] { Path.Combine(annotations, n), Path.Combine(Path.GetDirectoryName(Path.GetFullPath(annotations))!, n) })
+                    .FirstOrDefault(File.Exists);
+                return YoloFormat.Read(imageFolder, annotations, names ?? throw new FileNotFoundException($"YOLO labels in '{annotations}' need a classes.txt or names.txt with one class name per line, in or beside that folder."));
+            default:
+                throw new ArgumentOutOfRangeException(nameof(format), format, "Unknown annotation format.");
+        }
+    }
+}

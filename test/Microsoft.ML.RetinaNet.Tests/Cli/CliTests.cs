@@ -1,0 +1,61 @@
+using System.Diagnostics;
+using Xunit;
+
+namespace Microsoft.ML.RetinaNet.Tests.Cli;
+
+/// <summary>The command-line tool, run as a user runs it: generate → tune-anchors → train → evaluate, and a clear error line.</summary>
+public sealed class CliTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("retinanet-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    internal static string CliPath => Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "src", "Microsoft.ML.RetinaNet.Cli", "bin",
+        new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name, "net10.0", "retinanet.dll"));
+
+    internal static (int ExitCode, string Out, string Error) Run(params string[] arguments)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(CliPath);
+        foreach (var a in arguments) psi.ArgumentList.Add(a);
+        using var process = Process.Start(psi)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        Assert.True(process.WaitForExit(300_000), "the tool should finish");
+        return (process.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    [Fact]
+    public void GenerateTuneTrainEvaluate()
+    {
+        string data = Path.Combine(_dir, "scenes");
+        var generate = Run("generate", "--output", data, "--train", "8", "--validation", "2", "--test", "3", "--image-size", "128");
+        Assert.True(generate.ExitCode == 0, generate.Error);
+        Assert.Contains("train: 8 images", generate.Out);
+
+        var tune = Run("tune-anchors", "--annotations", Path.Combine(data, "train.json"), "--images", Path.Combine(data, "train"), "--image-size", "128", "--output", Path.Combine(_dir, "anchors"));
+        Assert.True(tune.ExitCode == 0, tune.Error);
+        Assert.True(File.Exists(Path.Combine(_dir, "anchors", "anchors.png")));
+        Assert.Contains("| pole |", tune.Out);
+
+        string run = Path.Combine(_dir, "run");
+        var train = Run("train", "--annotations", Path.Combine(data, "train.json"), "--images", Path.Combine(data, "train"),
+            "--val-annotations", Path.Combine(data, "validation.json"), "--val-images", Path.Combine(data, "validation"),
+            "--depth", "18", "--image-size", "128", "--epochs", "1", "--batch-size", "4", "--optimizer", "AdamW", "--learning-rate", "0.0005", "--output", run);
+        Assert.True(train.ExitCode == 0, train.Error);
+        Assert.Contains("validation mAP", train.Out);
+        Assert.True(File.Exists(Path.Combine(run, "model.zip")) && File.Exists(Path.Combine(run, "model.onnx")));
+
+        var evaluate = Run("evaluate", "--model", Path.Combine(run, "model.zip"), "--annotations", Path.Combine(data, "test.json"), "--images", Path.Combine(data, "test"), "--output", Path.Combine(_dir, "eval"));
+        Assert.True(evaluate.ExitCode == 0, evaluate.Error);
+        Assert.Contains("| ski_pole |", File.ReadAllText(Path.Combine(_dir, "eval", "metrics.md")));
+    }
+
+    [Fact]
+    public void AnErrorIsOneLineWithoutAStackTrace()
+    {
+        var result = Run("evaluate", "--model", Path.Combine(_dir, "missing.zip"), "--annotations", Path.Combine(_dir, "x.json"), "--images", _dir);
+        Assert.Equal(1, result.ExitCode);
+        Assert.Equal($"error: Model file '{Path.Combine(_dir, "missing.zip")}' does not exist.", result.Error.Trim());
+    }
+}
