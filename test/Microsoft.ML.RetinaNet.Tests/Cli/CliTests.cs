@@ -3,7 +3,7 @@ using Xunit;
 
 namespace Microsoft.ML.RetinaNet.Tests.Cli;
 
-/// <summary>The command-line tool, run as a user runs it: generate → tune-anchors → train → evaluate, and a clear error line.</summary>
+/// <summary>The command-line tool, run as a user runs it: generate → tune-anchors → train → evaluate → predict, and a clear error line.</summary>
 public sealed class CliTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("retinanet-cli-").FullName;
@@ -26,7 +26,7 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
-    public void GenerateTuneTrainEvaluate()
+    public void GenerateTuneTrainEvaluatePredict()
     {
         string data = Path.Combine(_dir, "scenes");
         var generate = Run("generate", "--output", data, "--train", "8", "--validation", "2", "--test", "3", "--image-size", "128");
@@ -49,6 +49,10 @@ public sealed class CliTests : IDisposable
         var evaluate = Run("evaluate", "--model", Path.Combine(run, "model.zip"), "--annotations", Path.Combine(data, "test.json"), "--images", Path.Combine(data, "test"), "--output", Path.Combine(_dir, "eval"));
         Assert.True(evaluate.ExitCode == 0, evaluate.Error);
         Assert.Contains("| ski_pole |", File.ReadAllText(Path.Combine(_dir, "eval", "metrics.md")));
+
+        var predict = Run("predict", "--model", Path.Combine(run, "model.zip"), "--images", Path.Combine(data, "test"), "--output", Path.Combine(_dir, "drawn"), "--min-score", "0");
+        Assert.True(predict.ExitCode == 0, predict.Error);
+        Assert.Equal(3, Directory.GetFiles(Path.Combine(_dir, "drawn"), "*.png").Length);
     }
 
     [Fact]
