@@ -9,7 +9,7 @@ internal static class Program
         var quickStart = QuickStartCommand.Create();
         var root = new RootCommand("RetinaNet for ML.NET: generate data, tune anchors, train, evaluate, score.")
         {
-            quickStart, GenerateCommand.Create(), TuneAnchorsCommand.Create(), TrainCommand.Create(), EvaluateCommand.Create(), PredictCommand.Create(), ScoreCommand.Create(),
+            quickStart, MainJobCommand.Create(), GenerateCommand.Create(), TuneAnchorsCommand.Create(), TrainCommand.Create(), EvaluateCommand.Create(), PredictCommand.Create(), ScoreCommand.Create(),
         };
         // With no verb the main job runs with its defaults.
         root.SetAction(_ => quickStart.Parse(Array.Empty<string>()).Invoke());

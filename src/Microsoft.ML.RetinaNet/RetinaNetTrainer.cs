@@ -71,7 +71,7 @@ public sealed partial class RetinaNetTrainer : IEstimator<RetinaNetTransformer>
                 RetinaNetOnnxExporter.Export(model, stream, RetinaNetOnnxExporter.ChainNames);
             var outputs = new OutputColumns(o.PredictedLabelColumnName, o.ScoreColumnName, o.PredictedBoundingBoxColumnName, train.ClassNames);
             var chain = OnnxScoringChain.Build(input, model, onnxPath, o.ImageColumnName, outputs, gpu, fallback);
-            return new RetinaNetTransformer(model, o.ImageColumnName, chain, onnxPath);
+            return new RetinaNetTransformer(model, o.ImageColumnName, chain, onnxPath, summary.History);
         }
         catch
         {

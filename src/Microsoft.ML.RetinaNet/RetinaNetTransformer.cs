@@ -15,8 +15,9 @@ public sealed class RetinaNetTransformer : ITransformer, IDisposable
     private readonly ITransformer _chain;
     private readonly string _onnxPath;
 
-    internal RetinaNetTransformer(DetectorModel model, string imageColumnName, ITransformer chain, string onnxPath)
+    internal RetinaNetTransformer(DetectorModel model, string imageColumnName, ITransformer chain, string onnxPath, IReadOnlyList<EpochRecord> history)
     {
+        History = history;
         Model = model;
         ImageColumnName = imageColumnName;
         _chain = chain;
@@ -24,6 +25,9 @@ public sealed class RetinaNetTransformer : ITransformer, IDisposable
     }
 
     internal DetectorModel Model { get; }
+
+    /// <summary>Per-epoch mean loss and validation metrics of the training that made this model.</summary>
+    public IReadOnlyList<EpochRecord> History { get; }
 
     /// <summary>The image column read when scoring.</summary>
     public string ImageColumnName { get; }

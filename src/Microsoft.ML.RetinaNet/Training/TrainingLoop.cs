@@ -10,7 +10,7 @@ using static TorchSharp.torch;
 namespace Microsoft.ML.RetinaNet.Training;
 
 /// <summary>What training did, for the log and the caller.</summary>
-internal sealed record TrainingSummary(int Epochs, int Steps, int Images, double Seconds, double StepSeconds, IReadOnlyList<float> EpochLosses, IReadOnlyList<double> ValidationMap, int BestEpoch);
+internal sealed record TrainingSummary(int Epochs, int Steps, int Images, double Seconds, double StepSeconds, IReadOnlyList<EpochRecord> History, int BestEpoch);
 
 /// <summary>
 /// Epochs of shuffled batches with augmentation, the learning-rate plan, validation mAP after each epoch with the
@@ -62,6 +62,7 @@ internal sealed class TrainingLoop
 
         var epochLosses = new List<float>();
         var validationMap = new List<double>();
+        var history = new List<EpochRecord>();
         Dictionary<string, Tensor>? bestWeights = null;
         int bestEpoch = 0, epochsWithoutImprovement = 0;
         var clock = Stopwatch.StartNew();
@@ -104,6 +105,7 @@ internal sealed class TrainingLoop
                     var metrics = DatasetEvaluation.Evaluate(_model, validation, o.BatchSize, _cancellation);
                     validationMap.Add(metrics.MeanAveragePrecision);
                     line += string.Create(CultureInfo.InvariantCulture, $", validation mAP {metrics.MeanAveragePrecision:F4}, AP50 {metrics.AveragePrecision50:F4}");
+                    history.Add(new EpochRecord(epoch, epochLosses[^1], metrics.MeanAveragePrecision, metrics.AveragePrecision50, epochClock.Elapsed.TotalSeconds));
                     if (bestWeights == null || metrics.MeanAveragePrecision > validationMap[bestEpoch - 1])
                     {
                         DisposeAll(bestWeights);
@@ -117,6 +119,8 @@ internal sealed class TrainingLoop
                         epochsWithoutImprovement++;
                     }
                 }
+                if (validation == null)
+                    history.Add(new EpochRecord(epoch, epochLosses[^1], null, null, epochClock.Elapsed.TotalSeconds));
                 _channel.Info(MessageSensitivity.None, line);
                 if (o.CheckpointDirectory != null)
                     Checkpoints.SaveWeights(network, o.CheckpointDirectory, epoch);
@@ -140,7 +144,7 @@ internal sealed class TrainingLoop
             DisposeAll(bestWeights);
             optimizer.Dispose();
         }
-        return new TrainingSummary(epochLosses.Count, globalStep, imagesSeen, clock.Elapsed.TotalSeconds, stepClock.Elapsed.TotalSeconds, epochLosses, validationMap, bestEpoch);
+        return new TrainingSummary(epochLosses.Count, globalStep, imagesSeen, clock.Elapsed.TotalSeconds, stepClock.Elapsed.TotalSeconds, history, bestEpoch);
     }
 
     private void ThrowIfCanceled(int epoch, int step)

@@ -56,6 +56,21 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public void TheScenesJobWritesTheWholeReport()
+    {
+        string output = Path.Combine(_dir, "main");
+        var result = Run("scenes", "--output", output, "--train", "6", "--validation", "2", "--test", "2", "--image-size", "128", "--epochs", "2");
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.Contains("Test split (2 images", result.Out);
+        string report = Path.Combine(output, "report");
+        foreach (var file in new[] { "metrics.md", "metrics.json", "anchors.md", "anchors.png", "curves.png", "history.json", "model.zip", "model.onnx" })
+            Assert.True(File.Exists(Path.Combine(report, file)), $"{file} is missing from the report");
+        Assert.Equal(2, Directory.GetFiles(Path.Combine(report, "predictions"), "*.png").Length);
+        Assert.Equal(2, System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(report, "history.json"))).RootElement.GetArrayLength());
+        Assert.True(File.Exists(Path.Combine(output, "checkpoints", "epoch-002.weights")));
+    }
+
+    [Fact]
     public void AnErrorIsOneLineWithoutAStackTrace()
     {
         var result = Run("evaluate", "--model", Path.Combine(_dir, "missing.zip"), "--annotations", Path.Combine(_dir, "x.json"), "--images", _dir);
