@@ -10,13 +10,18 @@ public sealed class CliTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    internal static string CliPath => Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "src", "Microsoft.ML.RetinaNet.Cli", "bin",
-        new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name, "net10.0", "retinanet.dll"));
+    internal static string CliPath => Built(Path.Combine("src", "Microsoft.ML.RetinaNet.Cli"), "retinanet.dll");
 
-    internal static (int ExitCode, string Out, string Error) Run(params string[] arguments)
+    /// <summary>The build output of a project under the repository root, in this test run's configuration.</summary>
+    internal static string Built(string projectFolder, string assembly) => Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", projectFolder, "bin",
+        new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name, "net10.0", assembly));
+
+    internal static (int ExitCode, string Out, string Error) Run(params string[] arguments) => RunDll(CliPath, arguments);
+
+    internal static (int ExitCode, string Out, string Error) RunDll(string dll, params string[] arguments)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(CliPath);
+        psi.ArgumentList.Add(dll);
         foreach (var a in arguments) psi.ArgumentList.Add(a);
         using var process = Process.Start(psi)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
@@ -68,6 +73,15 @@ public sealed class CliTests : IDisposable
         Assert.Equal(2, Directory.GetFiles(Path.Combine(report, "predictions"), "*.png").Length);
         Assert.Equal(2, System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(report, "history.json"))).RootElement.GetArrayLength());
         Assert.True(File.Exists(Path.Combine(output, "checkpoints", "epoch-002.weights")));
+    }
+
+    [Fact]
+    public void TheSaveLoadPredictExampleRuns()
+    {
+        var result = RunDll(Built(Path.Combine("examples", "SaveLoadPredict"), "SaveLoadPredict.dll"));
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.Contains("saved ", result.Out);
+        Assert.Contains("shapes-1-0000.png: truth", result.Out);
     }
 
     [Fact]
