@@ -10,15 +10,13 @@ namespace Microsoft.ML.RetinaNet.Datasets.Formats;
 /// </summary>
 public static class YoloFormat
 {
-    private static readonly string[] ImageExtensions = { ".jpg", ".jpeg", ".png", ".bmp" };
-
     /// <summary>Records for every image in <paramref name="imageFolder"/> (paths relative to it), sorted by file name.</summary>
     public static (List<DetectionRecord> Records, IReadOnlyList<string> ClassNames) Read(string imageFolder, string labelFolder, string namesPath)
     {
         var names = File.ReadLines(namesPath).Select(l => l.Trim()).Where(l => l.Length > 0).ToList();
         if (names.Count == 0) throw new DatasetFormatException(namesPath, "names file", "lists no class");
         var records = new List<DetectionRecord>();
-        foreach (string image in Directory.EnumerateFiles(imageFolder).Where(f => ImageExtensions.Contains(Path.GetExtension(f).ToLowerInvariant())).OrderBy(f => f, StringComparer.Ordinal))
+        foreach (string image in ImageFiles.In(imageFolder))
         {
             string labels = Path.Combine(labelFolder, Path.GetFileNameWithoutExtension(image) + ".txt");
             var record = new DetectionRecord { ImagePath = Path.GetFileName(image) };
