@@ -160,8 +160,17 @@ public sealed partial class RetinaNetTrainer
         /// <summary>Seed for initialisation, shuffling and augmentation. Default 1.</summary>
         public int Seed { get; set; } = 1;
 
-        /// <summary>Folder for a weights checkpoint after each epoch; none by default.</summary>
+        /// <summary>
+        /// Folder for a checkpoint after each epoch (weights, optimiser state, <c>checkpoint.json</c>; each file written to a
+        /// temporary name and renamed); none by default.
+        /// </summary>
         public string? CheckpointDirectory { get; set; }
+
+        /// <summary>
+        /// Continue from the last checkpoint in <see cref="CheckpointDirectory"/> (weights, optimiser, epoch, step, best
+        /// epoch); shuffling and augmentation are seeded per epoch, so the result equals an unbroken run. Default false.
+        /// </summary>
+        public bool ResumeFromCheckpoint { get; set; }
 
         /// <summary>Log the loss every this many steps. Default 10.</summary>
         public int LogEveryNSteps { get; set; } = 10;

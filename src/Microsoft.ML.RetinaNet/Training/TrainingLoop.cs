@@ -46,10 +46,8 @@ internal sealed class TrainingLoop
             : optim.SGD(trainable, o.LearningRate, momentum: o.Momentum, weight_decay: o.WeightDecay);
         var loss = new DetectionLoss(new LossSettings(o.FocalAlpha, o.FocalGamma, o.BoxLoss!.Value, 1.0, o.ForegroundIouThreshold, o.BackgroundIouThreshold));
         var step = new TrainingStep(network, _model.Anchors, loss, optimizer, o.GradientClipNorm);
-        var batches = new BatchBuilder(o.ImageSize, new Augmentation(o.HorizontalFlipProbability, o.ScaleJitterMin, o.ScaleJitterMax, o.Seed), _model.Device);
         int stepsPerEpoch = (train.Examples.Count + o.BatchSize - 1) / o.BatchSize;
         var plan = new LearningRatePlan(o.LearningRate, o.WarmupSteps, o.WarmupFactor, o.Schedule, o.StepEpochs, o.StepGamma, stepsPerEpoch, o.Epochs);
-        var order = new Random(o.Seed);
 
         int globalStep = 0, imagesSeen = 0, totalSteps = stepsPerEpoch * o.Epochs;
         float lastLoss = float.NaN;
@@ -67,10 +65,25 @@ internal sealed class TrainingLoop
         int bestEpoch = 0, epochsWithoutImprovement = 0;
         var clock = Stopwatch.StartNew();
         var stepClock = new Stopwatch(); // training steps only, for images/s
+        int startEpoch = 1;
         try
         {
-            for (int epoch = 1; epoch <= o.Epochs; epoch++)
+            if (o.ResumeFromCheckpoint && o.CheckpointDirectory != null && Checkpoints.Resume(o.CheckpointDirectory, network, optimizer) is { } state)
             {
+                startEpoch = state.Epoch + 1;
+                (globalStep, imagesSeen, bestEpoch, epochsWithoutImprovement) = (state.GlobalStep, state.ImagesSeen, state.BestEpoch, state.EpochsWithoutImprovement);
+                history.AddRange(state.History);
+                epochLosses.AddRange(state.History.Select(h => (float)h.MeanLoss));
+                validationMap.AddRange(state.History.Where(h => h.ValidationMap.HasValue).Select(h => h.ValidationMap!.Value));
+                if (validation != null && state.BestWeights != null)
+                    bestWeights = Checkpoints.LoadBest(o.CheckpointDirectory, state, network.Config);
+                _channel.Info(MessageSensitivity.None, $"resuming after epoch {state.Epoch} (step {state.GlobalStep}) from {o.CheckpointDirectory}");
+            }
+            for (int epoch = startEpoch; epoch <= o.Epochs; epoch++)
+            {
+                // shuffling and augmentation are seeded per epoch, so a run resumed after epoch e sees what an unbroken run sees
+                var order = new Random(EpochSeed(o.Seed, epoch));
+                var batches = new BatchBuilder(o.ImageSize, new Augmentation(o.HorizontalFlipProbability, o.ScaleJitterMin, o.ScaleJitterMax, EpochSeed(o.Seed, epoch) ^ 0x5BD1E995), _model.Device);
                 var indices = Enumerable.Range(0, train.Examples.Count).OrderBy(_ => order.Next()).ToArray();
                 double epochLoss = 0;
                 var epochClock = Stopwatch.StartNew();
@@ -123,7 +136,10 @@ internal sealed class TrainingLoop
                     history.Add(new EpochRecord(epoch, epochLosses[^1], null, null, epochClock.Elapsed.TotalSeconds));
                 _channel.Info(MessageSensitivity.None, line);
                 if (o.CheckpointDirectory != null)
-                    Checkpoints.SaveWeights(network, o.CheckpointDirectory, epoch);
+                    Checkpoints.Save(o.CheckpointDirectory, network, optimizer,
+                        new CheckpointState(epoch, globalStep, imagesSeen, bestEpoch, epochsWithoutImprovement, history.ToList(),
+                            $"epoch-{epoch:D3}.weights", $"epoch-{epoch:D3}.optimizer", bestEpoch > 0 ? "best.weights" : null),
+                        saveBest: bestEpoch == epoch);
                 if (o.EarlyStoppingPatience > 0 && epochsWithoutImprovement >= o.EarlyStoppingPatience)
                 {
                     _channel.Info(MessageSensitivity.None, $"early stopping after epoch {epoch}: no better validation mAP for {o.EarlyStoppingPatience} epoch(s)");
@@ -146,6 +162,8 @@ internal sealed class TrainingLoop
         }
         return new TrainingSummary(epochLosses.Count, globalStep, imagesSeen, clock.Elapsed.TotalSeconds, stepClock.Elapsed.TotalSeconds, history, bestEpoch);
     }
+
+    private static int EpochSeed(int seed, int epoch) => unchecked(seed * 1_000_003 + epoch);
 
     private void ThrowIfCanceled(int epoch, int step)
     {
