@@ -69,7 +69,7 @@ public sealed partial class RetinaNetTrainer : IEstimator<RetinaNetTransformer>
             string onnxPath = Path.Combine(Path.GetTempPath(), $"retinanet-{Guid.NewGuid():N}.onnx");
             using (var stream = File.Create(onnxPath))
                 RetinaNetOnnxExporter.Export(model, stream, RetinaNetOnnxExporter.ChainNames);
-            var outputs = new OutputColumns(o.PredictedLabelColumnName, o.ScoreColumnName, o.PredictedBoundingBoxColumnName, train.ClassNames);
+            var outputs = new OutputColumns(o.PredictedLabelColumnName, o.ScoreColumnName, o.PredictedBoundingBoxColumnName);
             var chain = OnnxScoringChain.Build(input, model, onnxPath, o.ImageColumnName, outputs, gpu, fallback);
             return new RetinaNetTransformer(model, o.ImageColumnName, chain, onnxPath, summary.History);
         }
@@ -87,7 +87,7 @@ public sealed partial class RetinaNetTrainer : IEstimator<RetinaNetTransformer>
         Require(inputSchema, o.ImageColumnName, c => c.Kind == SchemaShape.Column.VectorKind.Scalar && c.ItemType is Microsoft.ML.Transforms.Image.ImageDataViewType, "an image (MLImage, from LoadImages)");
         Require(inputSchema, o.LabelColumnName, c => c.Kind != SchemaShape.Column.VectorKind.Scalar && c.IsKey && c.ItemType.RawType == typeof(uint), "a vector of UInt32 keys (one class per object; use mlContext.Transforms.Conversion.MapValueToKey)");
         Require(inputSchema, o.BoundingBoxColumnName, c => c.Kind != SchemaShape.Column.VectorKind.Scalar && c.ItemType == Microsoft.ML.Data.NumberDataViewType.Single, "a vector of Single (x0, y0, x1, y1 per object)");
-        return new OutputColumns(o.PredictedLabelColumnName, o.ScoreColumnName, o.PredictedBoundingBoxColumnName, Array.Empty<string>()).AppendTo(inputSchema);
+        return new OutputColumns(o.PredictedLabelColumnName, o.ScoreColumnName, o.PredictedBoundingBoxColumnName).AppendTo(inputSchema);
     }
 
     private static void Require(SchemaShape shape, string name, Func<SchemaShape.Column, bool> ok, string expected)

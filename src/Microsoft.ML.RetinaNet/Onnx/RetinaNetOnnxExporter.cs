@@ -89,33 +89,37 @@ internal sealed class RetinaNetOnnxExporter
 
     // ---- body ----
 
-    private string ConvBn(string input, string convKey, string bnPrefix, int stride, int padding)
-    {
-        var w = Values(convKey + ".weight");
-        var shape = Shape(convKey + ".weight");
-        var gamma = Values(bnPrefix + ".weight");
-        var beta = Values(bnPrefix + ".bias");
-        var mean = Values(bnPrefix + ".running_mean");
-        var variance = Values(bnPrefix + ".running_var");
-        long outChannels = shape[0], perOut = w.Length / outChannels;
-        var bias = new float[outChannels];
-        for (long o = 0; o < outChannels; o++)
+    private string ConvBn(string input, string convKey, string bnPrefix, int stride, int padding) =>
+        Conv(input, convKey, Shape(convKey + ".weight"), stride, padding, () =>
         {
-            // BatchNorm (eps 1e-5) folded: w' = w·γ/√(σ²+ε), b' = β − μ·γ/√(σ²+ε)
-            float factor = (float)(gamma[o] / Math.Sqrt(variance[o] + 1e-5));
-            for (long i = 0; i < perOut; i++) w[o * perOut + i] *= factor;
-            bias[o] = beta[o] - mean[o] * factor;
-        }
-        return Conv(input, w, shape, bias, stride, padding, convKey);
-    }
+            var w = Values(convKey + ".weight");
+            var gamma = Values(bnPrefix + ".weight");
+            var beta = Values(bnPrefix + ".bias");
+            var mean = Values(bnPrefix + ".running_mean");
+            var variance = Values(bnPrefix + ".running_var");
+            long outChannels = gamma.Length, perOut = w.Length / outChannels;
+            var bias = new float[outChannels];
+            for (long o = 0; o < outChannels; o++)
+            {
+                // BatchNorm (eps 1e-5) folded: w' = w·γ/√(σ²+ε), b' = β − μ·γ/√(σ²+ε)
+                float factor = (float)(gamma[o] / Math.Sqrt(variance[o] + 1e-5));
+                for (long i = 0; i < perOut; i++) w[o * perOut + i] *= factor;
+                bias[o] = beta[o] - mean[o] * factor;
+            }
+            return (w, bias);
+        });
 
     /// <summary>Initializers already written, by parameter name: the heads' weights are shared by the five levels.</summary>
     private readonly Dictionary<string, (string Weight, string Bias)> _written = new();
 
-    private string Conv(string input, float[] weight, long[] shape, float[] bias, int stride, int padding, string name)
+    /// <summary>A Conv node; <paramref name="values"/> is read (and its initializers written) only the first time <paramref name="name"/> is used.</summary>
+    private string Conv(string input, string name, long[] shape, int stride, int padding, Func<(float[] Weight, float[] Bias)> values)
     {
         if (!_written.TryGetValue(name, out var names))
+        {
+            var (weight, bias) = values();
             _written[name] = names = (_g.Initializer(_g.Name(name + ".w"), weight, shape), _g.Initializer(_g.Name(name + ".b"), bias, shape[0]));
+        }
         var (wName, bName) = names;
         return _g.Node("Conv", new[] { input, wName, bName },
             ("kernel_shape", new[] { shape[2], shape[3] }), ("strides", new long[] { stride, stride }),
@@ -123,7 +127,7 @@ internal sealed class RetinaNetOnnxExporter
     }
 
     private string ConvKey(string input, string key, int stride, int padding) =>
-        Conv(input, Values(key + ".weight"), Shape(key + ".weight"), Values(key + ".bias"), stride, padding, key);
+        Conv(input, key, Shape(key + ".weight"), stride, padding, () => (Values(key + ".weight"), Values(key + ".bias")));
 
     private string Relu(string x) => _g.Node("Relu", new[] { x });
 
@@ -193,7 +197,7 @@ internal sealed class RetinaNetOnnxExporter
         {
             string cp = $"{prefix}.conv.{i}.0";
             y = groupNorm
-                ? Conv(y, Values(cp + ".weight"), Shape(cp + ".weight"), new float[Shape(cp + ".weight")[0]], 1, 1, cp)
+                ? Conv(y, cp, Shape(cp + ".weight"), 1, 1, () => (Values(cp + ".weight"), new float[Shape(cp + ".weight")[0]]))
                 : ConvKey(y, cp, 1, 1);
             if (groupNorm)
                 y = GroupNorm(y, $"{prefix}.conv.{i}.1", 32);

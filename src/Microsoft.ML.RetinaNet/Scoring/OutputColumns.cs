@@ -6,18 +6,16 @@ namespace Microsoft.ML.RetinaNet.Scoring;
 /// <summary>Names of the three output columns, and their schema shape.</summary>
 internal sealed class OutputColumns
 {
-    public OutputColumns(string predictedLabel, string score, string predictedBoxes, string[] classNames)
+    public OutputColumns(string predictedLabel, string score, string predictedBoxes)
     {
         PredictedLabel = predictedLabel;
         Score = score;
         PredictedBoxes = predictedBoxes;
-        ClassNames = classNames;
     }
 
     public string PredictedLabel { get; }
     public string Score { get; }
     public string PredictedBoxes { get; }
-    public string[] ClassNames { get; }
 
     /// <summary>
     /// The input shape followed by the three output columns. ML.NET 5.0.1 keeps <c>SchemaShape.Column</c>'s

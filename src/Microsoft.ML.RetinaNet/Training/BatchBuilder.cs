@@ -46,7 +46,6 @@ internal sealed class BatchBuilder
         using var scope = NewDisposeScope();
         var images = Canvas(examples.Count, _canvasSize);
         var targets = new ImageTargets[examples.Count];
-        var sizes = new (long, long)[examples.Count];
         for (int i = 0; i < examples.Count; i++)
         {
             var example = examples[i];
@@ -71,8 +70,7 @@ internal sealed class BatchBuilder
             targets[i] = new ImageTargets(
                 tensor(keptBoxes.ToArray(), new long[] { keptLabels.Count, 4 }, device: _device).MoveToOuterDisposeScope(),
                 tensor(keptLabels.ToArray(), device: _device).MoveToOuterDisposeScope());
-            sizes[i] = (Math.Min(h, _canvasSize), Math.Min(w, _canvasSize));
         }
-        return new DetectionBatch(images.to(_device).MoveToOuterDisposeScope(), targets, sizes);
+        return new DetectionBatch(images.to(_device).MoveToOuterDisposeScope(), targets);
     }
 }

@@ -4,10 +4,10 @@ using static TorchSharp.torch;
 namespace Microsoft.ML.RetinaNet.Training;
 
 /// <summary>
-/// A batch ready for the network: (N, 3, H, W) images normalised with the ImageNet mean and std, the targets of
-/// each image in network-input pixels, and the valid (unpadded) height and width of each image.
+/// A batch ready for the network: (N, 3, H, W) images normalised with the ImageNet mean and std, and the targets of
+/// each image in network-input pixels.
 /// </summary>
-internal sealed record DetectionBatch(Tensor Images, ImageTargets[] Targets, (long Height, long Width)[] ValidSizes) : IDisposable
+internal sealed record DetectionBatch(Tensor Images, ImageTargets[] Targets) : IDisposable
 {
     public void Dispose()
     {
