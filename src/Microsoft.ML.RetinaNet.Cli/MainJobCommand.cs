@@ -16,32 +16,38 @@ namespace Microsoft.ML.RetinaNet.Cli;
 /// </summary>
 internal static class MainJobCommand
 {
+    /// <summary>The job's training settings; every one can be changed with its flag.</summary>
+    public static RetinaNetTrainer.Options Defaults => new()
+    {
+        Depth = 18, ImageSize = 320, Epochs = 4, BatchSize = 4, Optimizer = RetinaNetOptimizer.AdamW, LearningRate = 1e-3,
+        Schedule = LearningRateSchedule.Cosine, WarmupSteps = 30, LogEveryNSteps = 10,
+    };
+
     public static System.CommandLine.Command Create()
     {
         var output = new Option<string>("--output") { Description = "run folder (data, checkpoints, report)", DefaultValueFactory = _ => Path.Combine("runs", "main") };
         var train = new Option<int>("--train") { Description = "training images", DefaultValueFactory = _ => 200 };
         var validation = new Option<int>("--validation") { Description = "validation images", DefaultValueFactory = _ => 30 };
         var test = new Option<int>("--test") { Description = "test images", DefaultValueFactory = _ => 60 };
-        var imageSize = new Option<int>("--image-size") { Description = "scene and training size", DefaultValueFactory = _ => 320 };
-        var epochs = new Option<int>("--epochs") { DefaultValueFactory = _ => 4 };
-        var batchSize = new Option<int>("--batch-size") { DefaultValueFactory = _ => 4 };
-        var learningRate = new Option<double>("--learning-rate") { Description = "AdamW learning rate", DefaultValueFactory = _ => 1e-3 };
-        var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1 };
+        var objectScale = new Option<double>("--object-scale") { Description = "object size relative to the scene (1: a skier 54 % of the image height)", DefaultValueFactory = _ => 0.8 };
+        var trainer = new TrainerArguments(Defaults);
         var command = new System.CommandLine.Command("scenes", "The main job: scene dataset → anchors → training → evaluation → report folder.")
         {
-            output, train, validation, test, imageSize, epochs, batchSize, learningRate, seed,
+            output, train, validation, test, objectScale,
         };
+        foreach (var o in trainer.All) command.Options.Add(o);
         command.SetAction(parse => Program.Guard(() => Run(parse.GetValue(output)!, parse.GetValue(train), parse.GetValue(validation), parse.GetValue(test),
-            parse.GetValue(imageSize), parse.GetValue(epochs), parse.GetValue(batchSize), parse.GetValue(learningRate), parse.GetValue(seed))));
+            parse.GetValue(objectScale), trainer.Read(parse))));
         return command;
     }
 
-    private static void Run(string output, int trainCount, int validationCount, int testCount, int size, int epochs, int batchSize, double learningRate, int seed)
+    private static void Run(string output, int trainCount, int validationCount, int testCount, double objectScale, RetinaNetTrainer.Options options)
     {
         var clock = Stopwatch.StartNew();
+        int size = options.ImageSize, seed = options.Seed;
         string report = Path.Combine(output, "report");
         Directory.CreateDirectory(report);
-        var splits = SkiSceneDataset.Generate(Path.Combine(output, "data"), trainCount, validationCount, testCount, size, seed);
+        var splits = SkiSceneDataset.Generate(Path.Combine(output, "data"), trainCount, validationCount, testCount, size, seed, objectScale);
         Console.WriteLine($"[{clock.Elapsed:mm\\:ss}] generated {string.Join(", ", splits.Select(s => $"{s.Records.Count} {s.Name}"))} ski scenes ({size}×{size}) in {Path.Combine(output, "data")}");
 
         var ml = new MLContext(seed);
@@ -54,39 +60,16 @@ internal static class MainJobCommand
         IDataView Data(int split) => DatasetArguments.Prepare(ml, splits[split].Records, classes, splits[split].ImageFolder);
         var trainData = Data(0);
 
-        var anchors = AnchorTuner.Tune(trainData, new AnchorTuningOptions { ImageSize = size, Seed = seed });
+        var anchors = AnchorTuner.Tune(trainData, new AnchorTuningOptions { ImageSize = size, Seed = seed, BaseAnchors = options.Anchors });
         File.WriteAllText(Path.Combine(report, "anchors.md"), anchors.ToMarkdown());
         anchors.SavePlot(Path.Combine(report, "anchors.png"));
         Console.WriteLine($"[{clock.Elapsed:mm\\:ss}] anchors: default {anchors.BaseCoverage.CoveredFraction:P1} of boxes covered at IoU 0.5, tuned {anchors.Coverage.CoveredFraction:P1} ({anchors.Anchors})");
 
-        var options = new RetinaNetTrainer.Options
-        {
-            Depth = 18, ImageSize = size, Epochs = epochs, BatchSize = batchSize, Optimizer = RetinaNetOptimizer.AdamW, LearningRate = learningRate,
-            Schedule = LearningRateSchedule.Cosine, WarmupSteps = 30, Anchors = anchors.Anchors, ValidationSet = Data(1), Seed = seed,
-            CheckpointDirectory = Path.Combine(output, "checkpoints"), LogEveryNSteps = 10,
-        };
-        using var stop = new CancellationTokenSource();
-        ConsoleCancelEventHandler onCancel = (_, e) =>
-        {
-            e.Cancel = true;
-            stop.Cancel();
-            Console.WriteLine("stopping after the current step…");
-        };
-        Console.CancelKeyPress += onCancel;
-        RetinaNetTransformer model;
-        try
-        {
-            model = ml.MulticlassClassification.Trainers.RetinaNet(options).Fit(trainData, stop.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            throw new OperationCanceledException($"stopped by Ctrl+C; the last finished epoch's weights are in {options.CheckpointDirectory}");
-        }
-        finally
-        {
-            Console.CancelKeyPress -= onCancel;
-        }
-
+        options.Anchors = anchors.Anchors;
+        options.TuneAnchors = false;
+        options.ValidationSet = Data(1);
+        options.CheckpointDirectory ??= Path.Combine(output, "checkpoints");
+        var model = Program.FitStoppingOnCtrlC(ml, options, trainData);
         using (model)
         {
             var metrics = ml.MulticlassClassification.EvaluateCocoDetection(model.Transform(Data(2)));
@@ -94,7 +77,7 @@ internal static class MainJobCommand
             File.WriteAllText(Path.Combine(report, "metrics.json"), JsonSerializer.Serialize(metrics, new JsonSerializerOptions { WriteIndented = true }));
             File.WriteAllText(Path.Combine(report, "history.json"), JsonSerializer.Serialize(model.History, new JsonSerializerOptions { WriteIndented = true }));
             CurvePlot.Save(Path.Combine(report, "curves.png"), model.History);
-            ml.Model.Save(model, trainData.Schema, Path.Combine(report, "model.zip"));
+            Program.SaveModel(ml, model, trainData.Schema, Path.Combine(report, "model.zip"));
             model.ExportToOnnx(Path.Combine(report, "model.onnx"));
             string sample = Path.Combine(output, "data", "test-sample");
             Directory.CreateDirectory(sample);

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Microsoft.ML;
 
 namespace Microsoft.ML.RetinaNet.Cli;
 
@@ -14,6 +15,56 @@ internal static class Program
         // With no verb the main job runs with its defaults.
         root.SetAction(_ => quickStart.Parse(Array.Empty<string>()).Invoke());
         return root.Parse(args).Invoke();
+    }
+
+    /// <summary>
+    /// Fits the trainer; Ctrl+C stops it between two steps (the checkpoints, if any, keep what was done) and ends the
+    /// verb with one line saying so.
+    /// </summary>
+    public static RetinaNetTransformer FitStoppingOnCtrlC(MLContext ml, RetinaNetTrainer.Options options, IDataView data)
+    {
+        using var stop = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCancel = (_, e) =>
+        {
+            e.Cancel = true;
+            stop.Cancel();
+            Console.Error.WriteLine("stopping after the current step…");
+        };
+        Console.CancelKeyPress += onCancel;
+        try
+        {
+            return ml.MulticlassClassification.Trainers.RetinaNet(options).Fit(data, stop.Token);
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            throw new OperationCanceledException(options.CheckpointDirectory is null
+                ? "stopped by Ctrl+C (no --checkpoints folder was given, so nothing was kept)"
+                : $"stopped by Ctrl+C; the last checkpoint is in {options.CheckpointDirectory} (continue with --resume)");
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
+        }
+    }
+
+    /// <summary>ML.NET's model file, written to a temporary name and renamed, so a full disk never leaves half a model.zip.</summary>
+    public static void SaveModel(MLContext ml, ITransformer model, DataViewSchema schema, string path)
+    {
+        string temp = path + ".tmp";
+        try
+        {
+            using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write))
+            {
+                ml.Model.Save(model, schema, stream);
+                stream.Flush(flushToDisk: true);
+            }
+            File.Move(temp, path, overwrite: true);
+        }
+        catch (IOException e)
+        {
+            File.Delete(temp);
+            throw new IOException($"Could not write '{path}': {e.Message}; any earlier file there is unchanged.", e);
+        }
     }
 
     /// <summary>Runs a verb; an error prints one line (the exception's message), not a stack trace, and exits with 1.</summary>

@@ -172,6 +172,19 @@ public sealed partial class RetinaNetTrainer
         /// </summary>
         public bool ResumeFromCheckpoint { get; set; }
 
+        /// <summary>
+        /// With <see cref="CheckpointDirectory"/> set, also write a checkpoint every this many steps inside an epoch, so that a
+        /// killed run loses at most that many steps; 0 writes one only after each epoch. Default 0.
+        /// </summary>
+        public int CheckpointEveryNSteps { get; set; }
+
+        /// <summary>
+        /// Skip rows whose image cannot be read or whose annotations fail validation (a label/box mismatch, x1 ≤ x0, NaN, a box
+        /// outside the image, a missing key) instead of stopping before the first step; the skipped rows are counted and the
+        /// first few named in the log, before the first step and again at the end. Default false: such a row stops training.
+        /// </summary>
+        public bool SkipInvalidRows { get; set; }
+
         /// <summary>Log the loss every this many steps. Default 10.</summary>
         public int LogEveryNSteps { get; set; } = 10;
 

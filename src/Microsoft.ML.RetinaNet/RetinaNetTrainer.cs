@@ -45,13 +45,15 @@ public sealed partial class RetinaNetTrainer : IEstimator<RetinaNetTransformer>
         var device = TorchDevice.Select(gpu, fallback);
         manual_seed(o.Seed);
 
-        using var train = DatasetReader.Read(input, o.ImageColumnName, o.LabelColumnName, o.BoundingBoxColumnName, o.ImageSize, "training data", cancellation);
+        using var train = DatasetReader.Read(input, o.ImageColumnName, o.LabelColumnName, o.BoundingBoxColumnName, o.ImageSize, "training data", cancellation, o.SkipInvalidRows);
         using var validation = o.ValidationSet == null ? null
-            : DatasetReader.Read(o.ValidationSet, o.ImageColumnName, o.LabelColumnName, o.BoundingBoxColumnName, o.ImageSize, "validation set", cancellation);
+            : DatasetReader.Read(o.ValidationSet, o.ImageColumnName, o.LabelColumnName, o.BoundingBoxColumnName, o.ImageSize, "validation set", cancellation, o.SkipInvalidRows);
         if (validation != null && !validation.ClassNames.SequenceEqual(train.ClassNames))
             throw new ArgumentException($"The validation set's label keys ({string.Join(", ", validation.ClassNames)}) differ from the training data's ({string.Join(", ", train.ClassNames)}); map both with the same fitted MapValueToKey transformer.");
         channel.Info(MessageSensitivity.None, string.Create(CultureInfo.InvariantCulture,
             $"training on {train.Examples.Count} images with {train.ObjectCount} objects of {train.ClassNames.Length} classes ({string.Join(", ", train.ClassNames)}); ResNet-{o.Depth} {o.Version}, {o.ImageSize}×{o.ImageSize}, batch {o.BatchSize}, {o.Epochs} epochs, device {device.type}"));
+        ReportSkipped(channel, train, "training data");
+        if (validation != null) ReportSkipped(channel, validation, "validation set");
         if (train.ClippedBoxes > 0)
             channel.Warning(MessageSensitivity.None, $"{train.ClippedBoxes} box(es) reached outside their image and were clipped to it.");
 
@@ -66,6 +68,8 @@ public sealed partial class RetinaNetTrainer : IEstimator<RetinaNetTransformer>
             var summary = new TrainingLoop(o, model, channel, progress, MLNetInternals.CancellationProbe(_env), cancellation).Run(train, validation);
             channel.Info(MessageSensitivity.None, string.Create(CultureInfo.InvariantCulture,
                 $"trained {summary.Epochs} epochs, {summary.Steps} steps in {summary.Seconds:F1} s; the steps alone: {summary.StepSeconds:F1} s, {summary.Images / Math.Max(summary.StepSeconds, 1e-9):F2} images/s"));
+            ReportSkipped(channel, train, "training data");
+            if (validation != null) ReportSkipped(channel, validation, "validation set");
             string onnxPath = Path.Combine(Path.GetTempPath(), $"retinanet-{Guid.NewGuid():N}.onnx");
             using (var stream = File.Create(onnxPath))
                 RetinaNetOnnxExporter.Export(model, stream, RetinaNetOnnxExporter.ChainNames);
@@ -88,6 +92,13 @@ public sealed partial class RetinaNetTrainer : IEstimator<RetinaNetTransformer>
         Require(inputSchema, o.LabelColumnName, c => c.Kind != SchemaShape.Column.VectorKind.Scalar && c.IsKey && c.ItemType.RawType == typeof(uint), "a vector of UInt32 keys (one class per object; use mlContext.Transforms.Conversion.MapValueToKey)");
         Require(inputSchema, o.BoundingBoxColumnName, c => c.Kind != SchemaShape.Column.VectorKind.Scalar && c.ItemType == Microsoft.ML.Data.NumberDataViewType.Single, "a vector of Single (x0, y0, x1, y1 per object)");
         return new OutputColumns(o.PredictedLabelColumnName, o.ScoreColumnName, o.PredictedBoundingBoxColumnName).AppendTo(inputSchema);
+    }
+
+    private static void ReportSkipped(IChannel channel, DetectionDataset data, string dataName)
+    {
+        if (data.Skipped.Count > 0)
+            channel.Warning(MessageSensitivity.None, $"SkipInvalidRows: {data.Skipped.Count} row(s) of the {dataName} were skipped " +
+                $"({string.Join(", ", data.Skipped.FirstNames)}{(data.Skipped.Count > data.Skipped.FirstNames.Count ? ", …" : "")}):\n{data.Skipped.Details}");
     }
 
     private static void Require(SchemaShape shape, string name, Func<SchemaShape.Column, bool> ok, string expected)
@@ -123,6 +134,7 @@ public sealed partial class RetinaNetTrainer : IEstimator<RetinaNetTransformer>
     private static RetinaNetNetwork CreateNetwork(Options o, int classCount)
     {
         bool pretrained = !string.IsNullOrEmpty(o.PretrainedWeightsPath);
+        using var seeded = WeightInit.Seeded(o.Seed); // independent of TorchSharp's global generator, which other threads may use
         var network = new RetinaNetNetwork(new NetworkConfig(classCount, o.Depth, o.Version,
             pretrained ? BackboneNorm.FrozenBatchNorm : BackboneNorm.BatchNorm, o.Anchors.AnchorsPerLocation));
         try

@@ -63,14 +63,12 @@ public sealed class RetinaNetTransformer : ITransformer, IDisposable
     /// centred, black padding; scale min(S/W, S/H), content ⌊W·scale⌋ × ⌊H·scale⌋ at ⌊(S − W·scale)/2⌋, ⌊(S − H·scale)/2⌋);
     /// <c>image_sizes</c>, float32 (N, 2), each original height and width. Outputs: <c>boxes</c> (N, D, 4) x0 y0 x1 y1 in
     /// original pixels, <c>scores</c> (N, D) descending with −1 as padding, <c>labels</c> (N, D) int64 0-based class
-    /// indices (see <see cref="ClassNames"/>), <c>count</c> (N) int64 valid detections. Written to a temporary name and renamed.
+    /// indices (see <see cref="ClassNames"/>), <c>count</c> (N) int64 valid detections. Written to a temporary name, flushed and
+    /// renamed: a failure (a full disk) throws an <see cref="IOException"/> and leaves any earlier file at <paramref name="path"/> as it was.
     /// </summary>
     public void ExportToOnnx(string path)
     {
-        string temp = path + ".tmp";
-        using (var stream = File.Create(temp))
-            Onnx.RetinaNetOnnxExporter.Export(Model, stream, Onnx.RetinaNetOnnxExporter.PublicNames);
-        File.Move(temp, path, overwrite: true);
+        Runtime.SafeFile.Write(path, stream => Onnx.RetinaNetOnnxExporter.Export(Model, stream, Onnx.RetinaNetOnnxExporter.PublicNames));
     }
 
     void ICanSaveModel.Save(ModelSaveContext ctx) => ((ICanSaveModel)_chain).Save(ctx);

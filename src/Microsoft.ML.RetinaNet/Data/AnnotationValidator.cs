@@ -24,6 +24,9 @@ internal sealed class AnnotationValidator
     }
 
     public int ErrorCount { get; private set; }
+
+    /// <summary>How a row is named in messages; "row N" unless set (the trainer adds the image's file name).</summary>
+    public Func<long, string> DescribeRow { get; set; } = row => $"row {row}";
     public int ClippedCount { get; private set; }
 
     /// <summary>Validated 0-based labels and clipped boxes of a row, or null when the row has errors.</summary>
@@ -79,16 +82,21 @@ internal sealed class AnnotationValidator
     {
         ErrorCount++;
         if (_errors.Count < MaxListedErrors)
-            _errors.Add($"row {row}: {message}");
+            _errors.Add($"{DescribeRow(row)}: {message}");
     }
 
     /// <summary>Throws one exception listing the problems found, if any.</summary>
     public void ThrowIfErrors()
     {
-        if (ErrorCount == 0)
-            return;
+        if (ErrorCount > 0)
+            throw new InvalidDataException($"The {_dataName} has {ErrorCount} problem(s) (rows count from 0):\n" + ErrorSummary());
+    }
+
+    /// <summary>The first problems, one per line, and how many more there are; empty when there are none.</summary>
+    public string ErrorSummary()
+    {
         string more = ErrorCount > _errors.Count ? $"\n… and {ErrorCount - _errors.Count} more." : "";
-        throw new InvalidDataException($"The {_dataName} has {ErrorCount} problem(s) (rows count from 0):\n" + string.Join("\n", _errors) + more);
+        return string.Join("\n", _errors) + more;
     }
 
     private static string F(float v) => v.ToString("0.###", CultureInfo.InvariantCulture);

@@ -8,9 +8,10 @@ namespace Microsoft.ML.RetinaNet.Data;
 /// </summary>
 internal sealed class DetectionExample : IDisposable
 {
-    public DetectionExample(long row, Tensor pixels, float[] boxes, long[] labels, Letterbox letterbox)
+    public DetectionExample(long row, string name, Tensor pixels, float[] boxes, long[] labels, Letterbox letterbox)
     {
         Row = row;
+        Name = name;
         Pixels = pixels;
         Boxes = boxes;
         Labels = labels;
@@ -18,6 +19,9 @@ internal sealed class DetectionExample : IDisposable
     }
 
     public long Row { get; }
+
+    /// <summary>"row N" or "row N ('file.png')" for messages.</summary>
+    public string Name { get; }
     public Tensor Pixels { get; }
     public float[] Boxes { get; }
     public long[] Labels { get; }
@@ -32,8 +36,9 @@ internal sealed class DetectionExample : IDisposable
 /// <summary>Examples read from an IDataView, with the class names of the label keys.</summary>
 internal sealed class DetectionDataset : IDisposable
 {
-    public DetectionDataset(IReadOnlyList<DetectionExample> examples, string[] classNames, int clippedBoxes)
+    public DetectionDataset(IReadOnlyList<DetectionExample> examples, string[] classNames, int clippedBoxes, SkippedRows? skipped = null)
     {
+        Skipped = skipped ?? new SkippedRows();
         Examples = examples;
         ClassNames = classNames;
         ClippedBoxes = clippedBoxes;
@@ -44,6 +49,9 @@ internal sealed class DetectionDataset : IDisposable
 
     /// <summary>Boxes that reached outside their image and were clipped to it.</summary>
     public int ClippedBoxes { get; }
+
+    /// <summary>Rows left out because they were invalid (only with SkipInvalidRows).</summary>
+    public SkippedRows Skipped { get; }
 
     public int ObjectCount => Examples.Sum(e => e.Labels.Length);
 

@@ -61,6 +61,18 @@ internal static class DetectionSchema
         return names;
     }
 
+    /// <summary>
+    /// The text column that names each row's image, to quote in messages: the visible column called "ImagePath" if there
+    /// is one, else the first visible text column whose name contains "path" or "file"; null when there is none.
+    /// </summary>
+    public static DataViewSchema.Column? SourceColumn(DataViewSchema schema, string imageColumn)
+    {
+        var text = schema.Where(c => !c.IsHidden && c.Type is TextDataViewType && c.Name != imageColumn).ToList();
+        return text.Where(c => c.Name == "ImagePath").Select(c => (DataViewSchema.Column?)c).FirstOrDefault()
+            ?? text.Where(c => c.Name.Contains("path", StringComparison.OrdinalIgnoreCase) || c.Name.Contains("file", StringComparison.OrdinalIgnoreCase))
+                .Select(c => (DataViewSchema.Column?)c).FirstOrDefault();
+    }
+
     private static DataViewSchema.Column Require(DataViewSchema schema, string name, string what, string dataName)
     {
         if (string.IsNullOrEmpty(name))

@@ -40,7 +40,7 @@ internal sealed class FeaturePyramidNetwork : nn.Module<Tensor[], Tensor[]>
     internal static nn.Module<Tensor, Tensor> KaimingUniformA1(TorchSharp.Modules.Conv2d conv)
     {
         using var noGrad = no_grad();
-        nn.init.kaiming_uniform_(conv.weight!, a: 1);
+        WeightInit.KaimingUniformUnitGain(conv.weight!);
         nn.init.zeros_(conv.bias!);
         return conv;
     }

@@ -68,7 +68,7 @@ internal sealed class ResNetBody : nn.Module<Tensor, Tensor[]>
         foreach (var (name, p) in named_parameters())
         {
             if (p.dim() == 4)
-                nn.init.kaiming_normal_(p, mode: nn.init.FanInOut.FanOut, nonlinearity: nn.init.NonlinearityType.ReLU);
+                WeightInit.KaimingNormalFanOutRelu(p);
             else if (name.EndsWith("weight", StringComparison.Ordinal))
                 nn.init.ones_(p);
             else

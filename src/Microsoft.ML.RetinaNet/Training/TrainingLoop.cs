@@ -3,6 +3,7 @@ using System.Globalization;
 using Microsoft.ML.RetinaNet.Data;
 using Microsoft.ML.RetinaNet.Detection;
 using Microsoft.ML.RetinaNet.Evaluation;
+using Microsoft.ML.RetinaNet.Runtime;
 using Microsoft.ML.RetinaNet.Scoring;
 using Microsoft.ML.Runtime;
 using static TorchSharp.torch;
@@ -65,29 +66,43 @@ internal sealed class TrainingLoop
         int bestEpoch = 0, epochsWithoutImprovement = 0;
         var clock = Stopwatch.StartNew();
         var stepClock = new Stopwatch(); // training steps only, for images/s
-        int startEpoch = 1;
+        int startEpoch = 1, startStep = 0, startImages = 0;
+        double resumedLoss = 0;
+        var settings = new CheckpointSettings(o.Depth, o.Version.ToString(), o.ImageSize, o.BatchSize, o.Seed, train.ClassNames.Length,
+            o.Anchors.AnchorsPerLocation, train.Examples.Count, o.Optimizer.ToString());
+        FileDigest? bestFile = null;
         try
         {
-            if (o.ResumeFromCheckpoint && o.CheckpointDirectory != null && Checkpoints.Resume(o.CheckpointDirectory, network, optimizer) is { } state)
+            if (o.ResumeFromCheckpoint && o.CheckpointDirectory != null
+                && Checkpoints.Resume(o.CheckpointDirectory, settings, network, optimizer, m => _channel.Warning(MessageSensitivity.None, m)) is { } state)
             {
-                startEpoch = state.Epoch + 1;
-                (globalStep, imagesSeen, bestEpoch, epochsWithoutImprovement) = (state.GlobalStep, state.ImagesSeen, state.BestEpoch, state.EpochsWithoutImprovement);
+                (startEpoch, startStep, resumedLoss) = (state.CompletedEpochs + 1, state.StepsIntoEpoch, state.EpochLossSum);
+                (globalStep, imagesSeen, bestEpoch, epochsWithoutImprovement, bestFile) = (state.GlobalStep, state.ImagesSeen, state.BestEpoch, state.EpochsWithoutImprovement, state.BestWeights);
                 history.AddRange(state.History);
                 epochLosses.AddRange(state.History.Select(h => (float)h.MeanLoss));
                 validationMap.AddRange(state.History.Where(h => h.ValidationMap.HasValue).Select(h => h.ValidationMap!.Value));
                 if (validation != null && state.BestWeights != null)
                     bestWeights = Checkpoints.LoadBest(o.CheckpointDirectory, state, network.Config);
-                _channel.Info(MessageSensitivity.None, $"resuming after epoch {state.Epoch} (step {state.GlobalStep}) from {o.CheckpointDirectory}");
+                _channel.Info(MessageSensitivity.None, startStep == 0
+                    ? $"resuming after epoch {state.CompletedEpochs} (step {state.GlobalStep}) from {o.CheckpointDirectory}"
+                    : $"resuming in epoch {startEpoch} after its step {startStep} (step {state.GlobalStep}) from {o.CheckpointDirectory}");
+            }
+            startImages = imagesSeen;
+            void Checkpoint(int completedEpochs, int stepsIntoEpoch, double lossSum, bool newBest)
+            {
+                var draft = new CheckpointStateDraft(completedEpochs, stepsIntoEpoch, lossSum, globalStep, imagesSeen, bestEpoch, epochsWithoutImprovement,
+                    history.ToList(), bestFile, settings);
+                bestFile = Checkpoints.Save(o.CheckpointDirectory!, network, optimizer, draft, newBest);
             }
             for (int epoch = startEpoch; epoch <= o.Epochs; epoch++)
             {
-                // shuffling and augmentation are seeded per epoch, so a run resumed after epoch e sees what an unbroken run sees
+                // shuffling and augmentation are seeded per epoch and step, so a resumed run sees what an unbroken run sees
                 var order = new Random(EpochSeed(o.Seed, epoch));
-                var batches = new BatchBuilder(o.ImageSize, new Augmentation(o.HorizontalFlipProbability, o.ScaleJitterMin, o.ScaleJitterMax, EpochSeed(o.Seed, epoch) ^ 0x5BD1E995), _model.Device);
                 var indices = Enumerable.Range(0, train.Examples.Count).OrderBy(_ => order.Next()).ToArray();
-                double epochLoss = 0;
+                int firstStep = epoch == startEpoch ? startStep : 0;
+                double epochLoss = epoch == startEpoch ? resumedLoss : 0;
                 var epochClock = Stopwatch.StartNew();
-                for (int b = 0; b < stepsPerEpoch; b++)
+                for (int b = firstStep; b < stepsPerEpoch; b++)
                 {
                     ThrowIfCanceled(epoch, b + 1);
                     var examples = indices.Skip(b * o.BatchSize).Take(o.BatchSize).Select(i => train.Examples[i]).ToList();
@@ -95,20 +110,25 @@ internal sealed class TrainingLoop
                     foreach (var group in optimizer.ParamGroups)
                         group.LearningRate = rate;
                     StepLosses losses;
+                    var augmentation = new Augmentation(o.HorizontalFlipProbability, o.ScaleJitterMin, o.ScaleJitterMax, StepSeed(o.Seed, epoch, b));
                     stepClock.Start();
-                    using (var batch = batches.Build(examples))
+                    using (var batch = new BatchBuilder(o.ImageSize, augmentation, _model.Device).Build(examples))
                         losses = step.Run(batch);
                     stepClock.Stop();
                     if (!float.IsFinite(losses.Total))
                         throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
-                            $"The loss became {losses.Total} at epoch {epoch}, step {b + 1} (learning rate {rate:G3}) on rows {string.Join(", ", examples.Select(e => e.Row))}. Lower LearningRate, raise WarmupSteps, or check those rows' boxes."));
+                            $"The loss became {losses.Total} at epoch {epoch}, step {b + 1} (learning rate {rate:G3}) on {string.Join(", ", examples.Select(e => e.Name))}. ")
+                            + "Lower LearningRate, raise WarmupSteps, or check those rows' boxes."
+                            + (o.CheckpointDirectory != null ? $" The checkpoints in {o.CheckpointDirectory} are from before this step (the newest two are kept)." : ""));
                     globalStep++;
                     imagesSeen += examples.Count;
                     lastLoss = losses.Total;
                     epochLoss += losses.Total;
                     if (globalStep % Math.Max(1, o.LogEveryNSteps) == 0 || b == stepsPerEpoch - 1)
                         _channel.Info(MessageSensitivity.None, string.Create(CultureInfo.InvariantCulture,
-                            $"epoch {epoch}/{o.Epochs} step {b + 1}/{stepsPerEpoch}: loss {losses.Total:F4} (classification {losses.Classification:F4}, box {losses.Box:F4}), lr {rate:G3}, {imagesSeen / stepClock.Elapsed.TotalSeconds:F2} images/s"));
+                            $"epoch {epoch}/{o.Epochs} step {b + 1}/{stepsPerEpoch}: loss {losses.Total:F4} (classification {losses.Classification:F4}, box {losses.Box:F4}), lr {rate:G3}, {(imagesSeen - startImages) / stepClock.Elapsed.TotalSeconds:F2} images/s"));
+                    if (o.CheckpointDirectory != null && o.CheckpointEveryNSteps > 0 && (b + 1) % o.CheckpointEveryNSteps == 0 && b + 1 < stepsPerEpoch)
+                        Checkpoint(epoch - 1, b + 1, epochLoss, newBest: false);
                 }
                 epochLosses.Add((float)(epochLoss / stepsPerEpoch));
                 string line = string.Create(CultureInfo.InvariantCulture, $"epoch {epoch}/{o.Epochs} done in {epochClock.Elapsed.TotalSeconds:F1} s: mean loss {epochLosses[^1]:F4}, working set {Process.GetCurrentProcess().WorkingSet64 / (1024 * 1024)} MiB");
@@ -136,10 +156,7 @@ internal sealed class TrainingLoop
                     history.Add(new EpochRecord(epoch, epochLosses[^1], null, null, epochClock.Elapsed.TotalSeconds));
                 _channel.Info(MessageSensitivity.None, line);
                 if (o.CheckpointDirectory != null)
-                    Checkpoints.Save(o.CheckpointDirectory, network, optimizer,
-                        new CheckpointState(epoch, globalStep, imagesSeen, bestEpoch, epochsWithoutImprovement, history.ToList(),
-                            $"epoch-{epoch:D3}.weights", $"epoch-{epoch:D3}.optimizer", bestEpoch > 0 ? "best.weights" : null),
-                        saveBest: bestEpoch == epoch);
+                    Checkpoint(epoch, 0, 0, newBest: bestEpoch == epoch);
                 if (o.EarlyStoppingPatience > 0 && epochsWithoutImprovement >= o.EarlyStoppingPatience)
                 {
                     _channel.Info(MessageSensitivity.None, $"early stopping after epoch {epoch}: no better validation mAP for {o.EarlyStoppingPatience} epoch(s)");
@@ -160,10 +177,12 @@ internal sealed class TrainingLoop
             DisposeAll(bestWeights);
             optimizer.Dispose();
         }
-        return new TrainingSummary(epochLosses.Count, globalStep, imagesSeen, clock.Elapsed.TotalSeconds, stepClock.Elapsed.TotalSeconds, history, bestEpoch);
+        return new TrainingSummary(epochLosses.Count, globalStep, imagesSeen - startImages, clock.Elapsed.TotalSeconds, stepClock.Elapsed.TotalSeconds, history, bestEpoch);
     }
 
     private static int EpochSeed(int seed, int epoch) => unchecked(seed * 1_000_003 + epoch);
+
+    private static int StepSeed(int seed, int epoch, int step) => unchecked(EpochSeed(seed, epoch) * 65_599 + step) ^ 0x5BD1E995;
 
     private void ThrowIfCanceled(int epoch, int step)
     {

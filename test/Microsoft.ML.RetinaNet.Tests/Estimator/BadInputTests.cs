@@ -54,7 +54,7 @@ public sealed class BadInputTests : IDisposable
     public void LabelAndBoxCountsThatDisagreeNameTheRow()
     {
         var error = FitFails(WithRow1(r => new DetectionRecord { ImagePath = r.ImagePath, Label = r.Label, BoundingBoxes = r.BoundingBoxes.Concat(new float[] { 1, 2, 3, 4 }).ToArray() }));
-        Assert.Contains("row 1:", error.Message);
+        Assert.Contains($"row 1 ('{_good[1].ImagePath}'):", error.Message);
         Assert.Contains("labels in 'Label' but", error.Message);
     }
 
@@ -62,7 +62,7 @@ public sealed class BadInputTests : IDisposable
     public void AnInvertedBoxIsQuoted()
     {
         var error = FitFails(WithRow1(r => new DetectionRecord { ImagePath = r.ImagePath, Label = new[] { "square" }, BoundingBoxes = new float[] { 30, 10, 20, 40 } }));
-        Assert.Contains("row 1: box 0 [30, 10, 20, 40] has x1 <= x0 or y1 <= y0", error.Message);
+        Assert.Contains($"row 1 ('{_good[1].ImagePath}'): box 0 [30, 10, 20, 40] has x1 <= x0 or y1 <= y0", error.Message);
     }
 
     [Fact]
@@ -77,7 +77,7 @@ public sealed class BadInputTests : IDisposable
     public void NonFiniteCoordinatesAreRefused()
     {
         var error = FitFails(WithRow1(r => new DetectionRecord { ImagePath = r.ImagePath, Label = new[] { "disc" }, BoundingBoxes = new[] { 1f, float.NaN, 10f, 10f } }));
-        Assert.Contains("row 1: box 0 [1, NaN, 10, 10] has a coordinate that is not a finite number", error.Message);
+        Assert.Contains($"row 1 ('{_good[1].ImagePath}'): box 0 [1, NaN, 10, 10] has a coordinate that is not a finite number", error.Message);
     }
 
     [Fact]
@@ -108,8 +108,8 @@ public sealed class BadInputTests : IDisposable
         };
         var pipeline = _ml.Transforms.LoadImages("Image", _dir, nameof(KeyRow.ImagePath)).Append(_ml.MulticlassClassification.Trainers.RetinaNet(Tiny()));
         var error = Assert.Throws<InvalidDataException>(() => pipeline.Fit(_ml.Data.LoadFromEnumerable(rows)));
-        Assert.Contains("row 0: object 0: the label is missing (key 0)", error.Message);
-        Assert.Contains("row 1: object 0: label key 4 is outside the key range 1..3", error.Message);
+        Assert.Contains($"row 0 ('{_good[0].ImagePath}'): object 0: the label is missing (key 0)", error.Message);
+        Assert.Contains($"row 1 ('{_good[1].ImagePath}'): object 0: label key 4 is outside the key range 1..3", error.Message);
     }
 
     [Fact]
@@ -170,5 +170,50 @@ public sealed class BadInputTests : IDisposable
         options.Anchors = new AnchorOptions { Strides = new[] { 4, 8, 16, 32, 64 } };
         var error = FitFails(_good, options);
         Assert.Contains("anchors must sit on the feature cells", error.Message);
+    }
+
+    /// <summary>The good rows, plus a file that is not an image (row 3) and a row whose box is inverted (row 4).</summary>
+    private List<DetectionRecord> WithACorruptImageAndABadRow()
+    {
+        File.WriteAllBytes(Path.Combine(_dir, "corrupt.png"), new byte[] { 0x89, 0x50, 0x4E, 0x47, 1, 2, 3 });
+        var rows = _good.ToList();
+        rows.Add(new DetectionRecord { ImagePath = "corrupt.png", Label = new[] { _good[0].Label[0] }, BoundingBoxes = new float[] { 1, 1, 10, 10 } });
+        rows.Add(new DetectionRecord { ImagePath = _good[0].ImagePath, Label = new[] { _good[0].Label[0] }, BoundingBoxes = new float[] { 30, 1, 10, 10 } });
+        return rows;
+    }
+
+    [Fact]
+    public void ACorruptImageStopsTrainingNamingTheFile()
+    {
+        var error = FitFails(WithACorruptImageAndABadRow());
+        Assert.Contains("row 3 ('corrupt.png'): the image in 'Image' could not be read", error.Message);
+        Assert.Contains($"row 4 ('{_good[0].ImagePath}'): box 0 [30, 1, 10, 10] has x1 <= x0", error.Message);
+    }
+
+    [Fact]
+    public void SkipInvalidRowsTrainsOnTheRestAndReportsTheSkippedRows()
+    {
+        var options = Tiny();
+        options.SkipInvalidRows = true;
+        var pipeline = _ml.Transforms.Conversion.MapValueToKey("Label")
+            .Append(_ml.Transforms.LoadImages("Image", _dir, nameof(DetectionRecord.ImagePath)))
+            .Append(_ml.MulticlassClassification.Trainers.RetinaNet(options));
+        using var model = (IDisposable)pipeline.Fit(_ml.Data.LoadFromEnumerable(WithACorruptImageAndABadRow())).LastTransformer;
+        var warnings = _log.Where(m => m.StartsWith("SkipInvalidRows: 2 row(s) of the training data were skipped", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, warnings.Count); // before the first step and again at the end
+        Assert.Contains($"(row 3 ('corrupt.png'), row 4 ('{_good[0].ImagePath}'))", warnings[0]);
+        Assert.Contains("could not be read", warnings[0]);
+        Assert.Contains(_log, m => m.StartsWith("training on 3 images", StringComparison.Ordinal));
+        Assert.Contains(_log, m => m.StartsWith("epoch 1/1 done", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void SkipInvalidRowsStillRefusesADatasetWithNoValidRow()
+    {
+        var options = Tiny();
+        options.SkipInvalidRows = true;
+        File.WriteAllBytes(Path.Combine(_dir, "corrupt.png"), new byte[] { 1, 2, 3 });
+        var error = FitFails(new[] { new DetectionRecord { ImagePath = "corrupt.png", Label = new[] { "a" }, BoundingBoxes = new float[] { 1, 1, 10, 10 } } }, options);
+        Assert.Contains("Every one of the 1 rows of the training data is invalid", error.Message);
     }
 }

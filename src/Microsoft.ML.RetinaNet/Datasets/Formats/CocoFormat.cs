@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Microsoft.ML.RetinaNet.Runtime;
 using SkiaSharp;
 
 namespace Microsoft.ML.RetinaNet.Datasets.Formats;
@@ -130,9 +131,6 @@ public static class CocoFormat
                 file.Annotations.Add(new CocoAnnotation { Id = ++annotationId, ImageId = imageId, CategoryId = category, Bbox = new[] { x0, y0, w, h }, Area = w * h });
             }
         }
-        string temp = jsonPath + ".tmp";
-        using (var stream = File.Create(temp))
-            JsonSerializer.Serialize(stream, file, new JsonSerializerOptions { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull });
-        File.Move(temp, jsonPath, overwrite: true);
+        SafeFile.Write(jsonPath, stream => JsonSerializer.Serialize(stream, file, new JsonSerializerOptions { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull }));
     }
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Microsoft.ML.RetinaNet.Runtime;
 
 namespace Microsoft.ML.RetinaNet.Datasets.Formats;
 
@@ -57,13 +58,16 @@ public static class CsvFormat
     /// <summary>Writes one line per object, and <c>path,,,,,</c> for an image without objects.</summary>
     public static void Write(string csvPath, IEnumerable<DetectionRecord> records)
     {
-        using var writer = new StreamWriter(csvPath);
-        foreach (var r in records)
+        SafeFile.Write(csvPath, stream =>
         {
-            if (r.Label.Length == 0) writer.WriteLine($"{r.ImagePath},,,,,");
-            for (int k = 0; k < r.Label.Length; k++)
-                writer.WriteLine(string.Join(",", new[] { r.ImagePath }.Concat(r.BoundingBoxes.Skip(4 * k).Take(4).Select(v => v.ToString("R", CultureInfo.InvariantCulture))).Append(r.Label[k])));
-        }
+            using var writer = new StreamWriter(stream, leaveOpen: true);
+            foreach (var r in records)
+            {
+                if (r.Label.Length == 0) writer.WriteLine($"{r.ImagePath},,,,,");
+                for (int k = 0; k < r.Label.Length; k++)
+                    writer.WriteLine(string.Join(",", new[] { r.ImagePath }.Concat(r.BoundingBoxes.Skip(4 * k).Take(4).Select(v => v.ToString("R", CultureInfo.InvariantCulture))).Append(r.Label[k])));
+            }
+        });
     }
 
     private static List<string> ReadClasses(string path)
