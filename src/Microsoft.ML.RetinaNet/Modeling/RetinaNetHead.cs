@@ -21,9 +21,20 @@ internal static class HeadTower
                 if (conv.bias is not null)
                     nn.init.zeros_(conv.bias);
             }
-            blocks.Add(groupNorm
-                ? nn.Sequential(conv, nn.GroupNorm(32, channels), nn.ReLU())
-                : nn.Sequential(conv, nn.ReLU()));
+            if (!groupNorm)
+            {
+                blocks.Add(nn.Sequential(conv, nn.ReLU()));
+                continue;
+            }
+            // TorchSharp 0.107's GroupNorm leaves its affine parameters uninitialised (whatever was in memory): set them
+            // to torch's defaults, weight 1 and bias 0
+            var norm = nn.GroupNorm(32, channels);
+            using (no_grad())
+            {
+                nn.init.ones_(norm.weight!);
+                nn.init.zeros_(norm.bias!);
+            }
+            blocks.Add(nn.Sequential(conv, norm, nn.ReLU()));
         }
         return nn.Sequential(blocks);
     }

@@ -7,6 +7,8 @@ namespace Microsoft.ML.RetinaNet.Tests.Modeling;
 
 public class NetworkTests
 {
+    private static readonly System.Text.RegularExpressions.Regex NormParameter = new(@"_head\.conv\.\d\.1\.");
+
     [Fact]
     public void FreshHeadsHaveTorchvisionsInitialisation()
     {
@@ -18,6 +20,25 @@ public class NetworkTests
         Assert.Equal(0.0, state["head.regression_head.bbox_reg.bias"].abs().sum().item<float>());
         double std = state["head.classification_head.conv.0.0.weight"].std().item<float>();
         Assert.InRange(std, 0.0095, 0.0105); // N(0, 0.01) over 589 824 weights
+    }
+
+    [Fact]
+    public void FreshV2HeadsHaveGroupNormAtOneAndZeroAndGivePriorLogits()
+    {
+        // TorchSharp 0.107 leaves GroupNorm's affine parameters uninitialised; a fresh V2 network gave NaN logits before
+        using var network = new RetinaNetNetwork(new NetworkConfig(4, 18, RetinaNetVersion.V2));
+        var norms = network.named_parameters().Where(kv => NormParameter.IsMatch(kv.name)).ToList();
+        Assert.Equal(16, norms.Count); // 4 GroupNorms in each of the 2 heads, weight and bias
+        foreach (var (name, p) in norms)
+        {
+            float expected = name.EndsWith("weight", StringComparison.Ordinal) ? 1 : 0;
+            Assert.True(p.eq(expected).all().item<bool>(), $"{name} should start at {expected}");
+        }
+        network.train();
+        using var images = randn(2, 3, 128, 128);
+        var output = network.forward(images);
+        Assert.True(output.ClassLogits.isfinite().all().item<bool>() && output.BoxRegression.isfinite().all().item<bool>());
+        Assert.InRange(output.ClassLogits.mean().item<float>(), -4.8f, -4.4f); // −log(99) ± the small N(0, 0.01) head
     }
 
     [Fact]
