@@ -49,7 +49,7 @@ internal sealed class ResNetBody : nn.Module<Tensor, Tensor[]>
         if (stride != 1 || inPlanes != planes * expansion)
         {
             // keys downsample.0 (1×1 conv) and downsample.1 (norm)
-            downsample = nn.Sequential(nn.Conv2d(inPlanes, planes * expansion, 1, stride: stride, bias: false), NormLayers.Create(norm, planes * expansion));
+            downsample = nn.Sequential(new StridedPointwiseConv(inPlanes, planes * expansion, stride), NormLayers.Create(norm, planes * expansion));
         }
         var layers = new List<nn.Module<Tensor, Tensor>>();
         for (int i = 0; i < blocks; i++)

@@ -40,13 +40,13 @@ internal static class HeadTower
     }
 
     /// <summary>Applies <paramref name="tower"/> then <paramref name="output"/> to every level and concatenates.</summary>
-    public static Tensor Apply(nn.Module<Tensor, Tensor> tower, nn.Module<Tensor, Tensor> output, IReadOnlyList<Tensor> features, long valuesPerAnchor)
+    public static Tensor Apply(nn.Module<Tensor, Tensor> tower, TorchSharp.Modules.Conv2d output, IReadOnlyList<Tensor> features, long valuesPerAnchor)
     {
         using var scope = NewDisposeScope();
         var levels = new Tensor[features.Count];
         for (int l = 0; l < features.Count; l++)
         {
-            var y = output.call(tower.call(features[l]));
+            var y = OutputConvolution.Apply(output, tower.call(features[l]));
             long n = y.shape[0], h = y.shape[2], w = y.shape[3];
             // (N, A*V, H, W) -> (N, A, V, H, W) -> (N, H, W, A, V) -> (N, H*W*A, V)
             levels[l] = y.view(n, -1, valuesPerAnchor, h, w).permute(0, 3, 4, 1, 2).reshape(n, -1, valuesPerAnchor);

@@ -41,6 +41,33 @@ public class NetworkTests
         Assert.InRange(output.ClassLogits.mean().item<float>(), -4.8f, -4.4f); // −log(99) ± the small N(0, 0.01) head
     }
 
+    [Theory]
+    [InlineData(36)] // 9 anchors × 4 classes or 4 box deltas
+    [InlineData(9)]
+    [InlineData(48)] // already a multiple of 16: the plain convolution
+    public void OutputConvolutionGivesFloat64sGradients(int outChannels)
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(5);
+        var conv = nn.Conv2d(256, outChannels, 3, padding: 1);
+        var x = randn(2, 256, 8, 8).relu();
+        var g = randn(2, outChannels, 8, 8);
+        var xf = x.clone().requires_grad_(true);
+        var y = OutputConvolution.Apply(conv, xf);
+        (y * g).sum().backward();
+
+        var xd = x.to(ScalarType.Float64).requires_grad_(true);
+        var wd = conv.weight!.detach().to(ScalarType.Float64).requires_grad_(true);
+        var yd = nn.functional.conv2d(xd, wd, conv.bias!.detach().to(ScalarType.Float64), padding: new long[] { 1, 1 });
+        (yd * g.to(ScalarType.Float64)).sum().backward();
+
+        Parity.Compare.Close(y, yd, 1e-5, "output");
+        Parity.Compare.Close(xf.grad!, xd.grad!, 1e-5, "input gradient"); // libtorch 2.10's own conv: ≈ 0.3 for 36 and 9
+        Parity.Compare.Close(conv.weight!.grad!, wd.grad!, 1e-5, "weight gradient");
+        using (no_grad())
+            Assert.True(OutputConvolution.Apply(conv, x).equal(conv.call(x)).all().item<bool>(), "without gradients it is the plain convolution");
+    }
+
     [Fact]
     public void FrozenBatchNormEqualsBatchNormInEvaluation()
     {

@@ -31,5 +31,7 @@ internal sealed class SafeTensorsFile
 
     public Tensor this[string name] => _tensors.TryGetValue(name, out var t) ? t : throw new KeyNotFoundException($"fixture has no tensor '{name}'");
 
+    public IEnumerable<string> Names => _tensors.Keys;
+
     public static string FixturePath(string name) => Path.Combine(AppContext.BaseDirectory, "fixtures", "torchvision", name);
 }
