@@ -63,6 +63,8 @@ public sealed class CocoFormatTests : IDisposable
     [InlineData("""{"images": [{"id": 1, "file_name": "a.jpg"}], "categories": [{"id": 1, "name": "x"}], "annotations": [{"id": 7, "image_id": 1, "category_id": 1, "bbox": [0, 0, -4, 1]}]}""", "annotation id 7: bbox [0, 0, -4, 1] needs finite numbers and a positive width")]
     [InlineData("""{"images": [{"id": 1, "file_name": "a.jpg"}], "categories": [{"id": 1, "name": "x"}], "annotations": [{"id": 8, "image_id": 1, "category_id": 1, "bbox": [0, 0, 4]}]}""", "annotation id 8: needs a bbox of 4 numbers")]
     [InlineData("""{"categories": [{"id": 1, "name": "x"}]}""", "top level: has no \"images\" array")]
+    [InlineData("""{"images": [{"id": 1, "file_name": "a.jpg"}, null], "categories": [{"id": 1, "name": "x"}]}""", "\"images\"[1]: is null")] // found by ReaderFuzzTests
+    [InlineData("""{"images": [], "categories": [{"id": 1, "name": "x"}], "annotations": [null]}""", "\"annotations\"[0]: is null")]
     [InlineData("{\"images\": [\n  {\"id\": 1, \"file_name\": \"a.jpg\",,}\n]}", "line 2")]
     public void MalformedFilesNameTheFileAndThePlace(string json, string expected)
     {

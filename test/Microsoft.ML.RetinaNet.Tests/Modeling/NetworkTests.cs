@@ -69,6 +69,22 @@ public class NetworkTests
     }
 
     [Fact]
+    public void StridedPointwiseConvEqualsAStride2Convolution()
+    {
+        using var scope = NewDisposeScope();
+        var conv = new StridedPointwiseConv(64, 128, 2);
+        using (no_grad())
+            conv.state_dict()["weight"].normal_();
+        foreach (int size in new[] { 16, 15 }) // even and odd sizes: both give ⌈n/2⌉
+        {
+            var x = randn(2, 64, size, size);
+            var expected = nn.functional.conv2d(x, conv.state_dict()["weight"], strides: new long[] { 2, 2 });
+            Parity.Compare.Close(conv.call(x), expected, 1e-6, $"{size}×{size}");
+        }
+        Assert.Equal(new[] { "weight" }, conv.state_dict().Keys); // torchvision's downsample.0 key
+    }
+
+    [Fact]
     public void FrozenBatchNormEqualsBatchNormInEvaluation()
     {
         using var scope = NewDisposeScope();

@@ -71,6 +71,9 @@ public static class CocoFormat
         }
         if (file.Images is null) throw new DatasetFormatException(jsonPath, "top level", "has no \"images\" array");
         if (file.Categories is null || file.Categories.Count == 0) throw new DatasetFormatException(jsonPath, "top level", "has no \"categories\"; a detector needs at least one");
+        NoNullEntries(jsonPath, "images", file.Images);
+        NoNullEntries(jsonPath, "categories", file.Categories);
+        NoNullEntries(jsonPath, "annotations", file.Annotations);
 
         var categories = file.Categories.OrderBy(c => c.Id).ToList();
         var names = new Dictionary<long, string>();
@@ -105,6 +108,13 @@ public static class CocoFormat
             BoundingBoxes = e.Boxes.ToArray(),
         }).ToList();
         return (records, categories.Select(c => c.Name!).ToList());
+    }
+
+    private static void NoNullEntries<T>(string jsonPath, string array, List<T>? items) where T : class
+    {
+        int index = items?.IndexOf(null!) ?? -1;
+        if (index >= 0)
+            throw new DatasetFormatException(jsonPath, $"\"{array}\"[{index}]", "is null; each entry must be an object");
     }
 
     /// <summary>
