@@ -7,13 +7,13 @@ internal static class Program
 {
     public static int Main(string[] args)
     {
-        var quickStart = QuickStartCommand.Create();
+        var mainJob = MainJobCommand.Create();
         var root = new RootCommand("RetinaNet for ML.NET: generate data, tune anchors, train, evaluate, score.")
         {
-            quickStart, MainJobCommand.Create(), GenerateCommand.Create(), TuneAnchorsCommand.Create(), TrainCommand.Create(), EvaluateCommand.Create(), PredictCommand.Create(), ScoreCommand.Create(),
+            mainJob, QuickStartCommand.Create(), GenerateCommand.Create(), TuneAnchorsCommand.Create(), TrainCommand.Create(), EvaluateCommand.Create(), PredictCommand.Create(), ScoreCommand.Create(),
         };
-        // With no verb the main job runs with its defaults.
-        root.SetAction(_ => quickStart.Parse(Array.Empty<string>()).Invoke());
+        // With no verb the main job (the ski-scene job) runs with its defaults.
+        root.SetAction(_ => mainJob.Parse(Array.Empty<string>()).Invoke());
         return root.Parse(args).Invoke();
     }
 
