@@ -54,7 +54,7 @@ internal static class MainJobCommand
         ml.Log += (_, e) =>
         {
             if (e.Kind == Microsoft.ML.Runtime.ChannelMessageKind.Info && e.Source.StartsWith(nameof(RetinaNetTrainer), StringComparison.Ordinal) && !e.RawMessage.StartsWith("anchor tuning", StringComparison.Ordinal))
-                Console.WriteLine($"[{clock.Elapsed:mm\\:ss}] {e.RawMessage}");
+                Terminal.Log($"[{clock.Elapsed:mm\\:ss}] {e.RawMessage}");
         };
         var classes = SkiSceneBoxes.Classes;
         IDataView Data(int split) => DatasetArguments.Prepare(ml, splits[split].Records, classes, splits[split].ImageFolder);

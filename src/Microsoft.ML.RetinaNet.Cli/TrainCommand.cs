@@ -21,7 +21,7 @@ internal static class TrainCommand
             ml.Log += (_, e) =>
             {
                 if (e.Kind is Microsoft.ML.Runtime.ChannelMessageKind.Info or Microsoft.ML.Runtime.ChannelMessageKind.Warning && e.Source.StartsWith(nameof(RetinaNetTrainer), StringComparison.Ordinal))
-                    Console.WriteLine(e.Kind == Microsoft.ML.Runtime.ChannelMessageKind.Warning ? "warning: " + e.RawMessage : e.RawMessage);
+                    Terminal.Log(e.Kind == Microsoft.ML.Runtime.ChannelMessageKind.Warning ? "warning: " + e.RawMessage : e.RawMessage);
             };
             var (records, classes, folder) = data.Read(parse);
             var trainData = DatasetArguments.Prepare(ml, records, classes, folder);

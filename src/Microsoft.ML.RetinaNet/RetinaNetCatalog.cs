@@ -55,6 +55,46 @@ public static class RetinaNetCatalog
     }
 
     /// <summary>
+    /// Writes the detector inside a model file saved with <c>mlContext.Model.Save</c> as a stand-alone ONNX graph for plain
+    /// ONNX Runtime — the same file <see cref="RetinaNetTransformer.ExportToOnnx"/> writes (inputs <c>images</c>,
+    /// <c>image_sizes</c>; outputs <c>boxes</c>, <c>scores</c>, <c>labels</c>, <c>count</c>) — with no TorchSharp and no
+    /// training. The model file is checked against its CRC-32s first; a damaged one is an <see cref="InvalidDataException"/>.
+    /// </summary>
+    public static void ExportRetinaNetToOnnx(this ModelOperationsCatalog catalog, string modelPath, string onnxPath)
+    {
+        _ = catalog;
+        if (!File.Exists(modelPath))
+            throw new FileNotFoundException($"Model file '{modelPath}' does not exist.", modelPath);
+        byte[] chainGraph;
+        try
+        {
+            ModelFileCheck.Verify(modelPath);
+            using var archive = System.IO.Compression.ZipFile.OpenRead(modelPath);
+            var entry = archive.Entries.SingleOrDefault(e => e.FullName.EndsWith("/OnnxModel", StringComparison.Ordinal))
+                ?? throw new InvalidDataException("it holds no ONNX model; is it a RetinaNet model?");
+            using var stream = entry.Open();
+            using var reader = new BinaryReader(stream);
+            int length = reader.ReadInt32(); // ML.NET's byte-array framing: an int32 length, then the bytes
+            chainGraph = reader.ReadBytes(length);
+            if (length < 0 || chainGraph.Length != length || length + 4 != entry.Length)
+                throw new InvalidDataException($"its ONNX entry is {entry.Length} bytes but says {length} + 4");
+            var chain = Onnx.RetinaNetOnnxExporter.ChainNames;
+            var open = Onnx.RetinaNetOnnxExporter.PublicNames;
+            var names = new Dictionary<string, string>
+            {
+                [chain.Images] = open.Images, [chain.ImageSizes] = open.ImageSizes, [chain.Boxes] = open.Boxes,
+                [chain.Scores] = open.Scores, [chain.Labels] = open.Labels, [chain.Count] = open.Count,
+            };
+            chainGraph = Onnx.OnnxRenamer.Rename(chainGraph, names);
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException or EndOfStreamException)
+        {
+            throw new InvalidDataException($"Could not export '{modelPath}': {e.Message}", e);
+        }
+        SafeFile.Write(onnxPath, s => s.Write(chainGraph));
+    }
+
+    /// <summary>
     /// COCO-style metrics (the numbers pycocotools' COCOeval prints, and AP per class) of scored data with ground-truth
     /// <paramref name="labelColumnName"/>/<paramref name="boundingBoxColumnName"/> and predicted columns.
     /// </summary>

@@ -188,6 +188,12 @@ public sealed partial class RetinaNetTrainer
         /// <summary>Log the loss every this many steps. Default 10.</summary>
         public int LogEveryNSteps { get; set; } = 10;
 
+        /// <summary>
+        /// Called on the training thread after every step with the position, the step's loss and the images/s so far (for a
+        /// progress bar); ML.NET's log and progress channel get the same figures. Null: not called.
+        /// </summary>
+        public Action<TrainingProgress>? Progress { get; set; }
+
         /// <summary>A copy, so that validation and defaults can be applied without touching the caller's object.</summary>
         internal Options Clone()
         {
