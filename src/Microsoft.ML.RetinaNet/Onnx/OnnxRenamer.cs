@@ -3,7 +3,7 @@ namespace Microsoft.ML.RetinaNet.Onnx;
 /// <summary>
 /// Renames values (graph inputs, outputs, value infos and the node inputs and outputs that refer to them) in a serialised
 /// ONNX ModelProto, copying every other field byte for byte. Walks ModelProto.graph (7) → GraphProto.node (1),
-/// input (11), output (12), value_info (13) → NodeProto.input (1) / output (2) and ValueInfoProto.name (1). Graphs inside
+/// input (11), output (12), value_info (13) → NodeProto.input (1) / output (2) / name (3, "v_node") and ValueInfoProto.name (1). Graphs inside
 /// node attributes are not visited: the exporter writes none.
 /// </summary>
 internal static class OnnxRenamer
@@ -16,6 +16,19 @@ internal static class OnnxRenamer
         Copy(model, Message.Model, names, output);
         return output.ToArray();
     }
+
+    /// <summary>The exporter names the node that writes value v "v_node"; those names follow the values'.</summary>
+    private static string? Renamed(Message message, int field, string text, IReadOnlyDictionary<string, string> names)
+    {
+        if ((message, field) is (Message.Node, 1 or 2) or (Message.ValueInfo, 1))
+            return names.TryGetValue(text, out var value) ? value : null;
+        if ((message, field) is (Message.Node, 3) && text.EndsWith(NodeSuffix, StringComparison.Ordinal)
+            && names.TryGetValue(text[..^NodeSuffix.Length], out var output))
+            return output + NodeSuffix;
+        return null;
+    }
+
+    private const string NodeSuffix = "_node";
 
     private static void Copy(ReadOnlySpan<byte> data, Message message, IReadOnlyDictionary<string, string> names, Stream output)
     {
@@ -49,8 +62,9 @@ internal static class OnnxRenamer
                         (Message.Graph, 11 or 12 or 13) => Message.ValueInfo,
                         _ => null,
                     };
-                    bool isName = (message, field) is (Message.Node, 1 or 2) or (Message.ValueInfo, 1);
-                    if (child is null && !(isName && names.ContainsKey(System.Text.Encoding.UTF8.GetString(payload))))
+                    string? renamed = child is null && (message is Message.Node or Message.ValueInfo)
+                        ? Renamed(message, field, System.Text.Encoding.UTF8.GetString(payload), names) : null;
+                    if (child is null && renamed is null)
                         break; // copied below as it was
                     byte[] replaced;
                     if (child is { } c)
@@ -61,7 +75,7 @@ internal static class OnnxRenamer
                     }
                     else
                     {
-                        replaced = System.Text.Encoding.UTF8.GetBytes(names[System.Text.Encoding.UTF8.GetString(payload)]);
+                        replaced = System.Text.Encoding.UTF8.GetBytes(renamed!);
                     }
                     WriteVarint(output, tag);
                     WriteVarint(output, (ulong)replaced.Length);
