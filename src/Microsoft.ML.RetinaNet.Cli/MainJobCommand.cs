@@ -19,17 +19,17 @@ internal static class MainJobCommand
     /// <summary>The job's training settings; every one can be changed with its flag.</summary>
     public static RetinaNetTrainer.Options Defaults => new()
     {
-        Depth = 18, ImageSize = 320, Epochs = 4, BatchSize = 4, Optimizer = RetinaNetOptimizer.AdamW, LearningRate = 1e-3,
+        Depth = 18, ImageSize = 256, Epochs = 6, BatchSize = 4, Optimizer = RetinaNetOptimizer.AdamW, LearningRate = 1e-3,
         Schedule = LearningRateSchedule.Cosine, WarmupSteps = 30, LogEveryNSteps = 10,
     };
 
     public static System.CommandLine.Command Create()
     {
         var output = new Option<string>("--output") { Description = "run folder (data, checkpoints, report)", DefaultValueFactory = _ => Path.Combine("runs", "main") };
-        var train = new Option<int>("--train") { Description = "training images", DefaultValueFactory = _ => 200 };
+        var train = new Option<int>("--train") { Description = "training images", DefaultValueFactory = _ => 300 };
         var validation = new Option<int>("--validation") { Description = "validation images", DefaultValueFactory = _ => 30 };
         var test = new Option<int>("--test") { Description = "test images", DefaultValueFactory = _ => 60 };
-        var objectScale = new Option<double>("--object-scale") { Description = "object size relative to the scene (1: a skier 54 % of the image height)", DefaultValueFactory = _ => 0.8 };
+        var objectScale = new Option<double>("--object-scale") { Description = "object size relative to the scene (1: a skier 54 % of the image height)", DefaultValueFactory = _ => 1.0 };
         var trainer = new TrainerArguments(Defaults);
         var command = new System.CommandLine.Command("scenes", "The main job: scene dataset → anchors → training → evaluation → report folder.")
         {
