@@ -37,6 +37,13 @@ public class TorchvisionParityTests
         return (generator.Generate(levels, CPU).clone(), generator.CountsPerLevel(levels));
     }
 
+    /// <summary>The fixture batch's targets: three boxes in the first image, none in the second.</summary>
+    private static ImageTargets[] FixtureTargets(SafeTensorsFile fixture) => new[]
+    {
+        new ImageTargets(fixture["target0_boxes"], fixture["target0_labels"]),
+        new ImageTargets(zeros(0, 4), zeros(0, dtype: ScalarType.Int64)), // an image without objects
+    };
+
     [Theory]
     [MemberData(nameof(Configs))]
     public void HeadOutputsMatchTorchvision(string name)
@@ -73,11 +80,7 @@ public class TorchvisionParityTests
         network.train(); // BatchNorm on batch statistics, as in training and in the fixture
         var output = network.call(DeterministicWeights.Input(n, h, w));
         var (anchors, _) = DefaultAnchors(h, w);
-        var targets = new[]
-        {
-            new ImageTargets(fixture["target0_boxes"], fixture["target0_labels"]),
-            new ImageTargets(zeros(0, 4), zeros(0, dtype: ScalarType.Int64)),
-        };
+        var targets = FixtureTargets(fixture);
         var loss = new DetectionLoss(new LossSettings(BoxLoss: config.Version == RetinaNetVersion.V2 ? BoxLossKind.GIoU : BoxLossKind.L1));
         var (cls, box) = loss.Compute(output.ClassLogits, output.BoxRegression, anchors, targets);
         var total = cls + box;
@@ -117,11 +120,7 @@ public class TorchvisionParityTests
         var (_, _, h, w, _) = Describe(name);
         var fixture = Fixture(name);
         var (anchors, _) = DefaultAnchors(h, w);
-        var targets = new[]
-        {
-            new ImageTargets(fixture["target0_boxes"], fixture["target0_labels"]),
-            new ImageTargets(zeros(0, 4), zeros(0, dtype: ScalarType.Int64)), // an image without objects
-        };
+        var targets = FixtureTargets(fixture);
 
         foreach (var (kind, key) in new[] { (BoxLossKind.L1, "loss_box_l1"), (BoxLossKind.SmoothL1, "loss_box_smooth_l1"), (BoxLossKind.GIoU, "loss_box_giou") })
         {
