@@ -14,6 +14,7 @@ namespace Microsoft.ML.RetinaNet.Tests.Cli;
 /// completes; after every kill each checkpoint on disk verifies and loads; and the final model is the one an unbroken
 /// run writes, byte for byte.
 /// </summary>
+[Xunit.Collection(Estimator.BitExactTrainingCollection.Name)]
 public sealed class KillAndResumeTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("retinanet-kill-").FullName;

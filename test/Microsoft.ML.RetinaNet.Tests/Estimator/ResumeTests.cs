@@ -10,6 +10,7 @@ namespace Microsoft.ML.RetinaNet.Tests.Estimator;
 /// unbroken run; a truncated or damaged newest checkpoint is reported and the one before it used; a checkpoint from
 /// another configuration is refused; a full disk while writing a checkpoint leaves the previous one usable.
 /// </summary>
+[Xunit.Collection(BitExactTrainingCollection.Name)]
 public sealed class ResumeTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("retinanet-resume-").FullName;
