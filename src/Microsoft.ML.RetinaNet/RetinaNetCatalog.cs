@@ -75,17 +75,12 @@ public static class RetinaNetCatalog
             using var stream = entry.Open();
             using var reader = new BinaryReader(stream);
             int length = reader.ReadInt32(); // ML.NET's byte-array framing: an int32 length, then the bytes
-            chainGraph = reader.ReadBytes(length);
-            if (length < 0 || chainGraph.Length != length || length + 4 != entry.Length)
+            if (length < 0 || length + 4L != entry.Length)
                 throw new InvalidDataException($"its ONNX entry is {entry.Length} bytes but says {length} + 4");
-            var chain = Onnx.RetinaNetOnnxExporter.ChainNames;
-            var open = Onnx.RetinaNetOnnxExporter.PublicNames;
-            var names = new Dictionary<string, string>
-            {
-                [chain.Images] = open.Images, [chain.ImageSizes] = open.ImageSizes, [chain.Boxes] = open.Boxes,
-                [chain.Scores] = open.Scores, [chain.Labels] = open.Labels, [chain.Count] = open.Count,
-            };
-            chainGraph = Onnx.OnnxRenamer.Rename(chainGraph, names);
+            chainGraph = reader.ReadBytes(length);
+            if (chainGraph.Length != length)
+                throw new InvalidDataException($"its ONNX entry ends after {chainGraph.Length} of {length} bytes");
+            chainGraph = Onnx.OnnxRenamer.Rename(chainGraph, Onnx.RetinaNetOnnxExporter.ChainNames.To(Onnx.RetinaNetOnnxExporter.PublicNames));
         }
         catch (Exception e) when (e is InvalidDataException or IOException or EndOfStreamException)
         {

@@ -77,8 +77,8 @@ internal static class OnnxRenamer
                     {
                         replaced = System.Text.Encoding.UTF8.GetBytes(renamed!);
                     }
-                    WriteVarint(output, tag);
-                    WriteVarint(output, (ulong)replaced.Length);
+                    ProtoWriter.WriteVarint(output, tag);
+                    ProtoWriter.WriteVarint(output, (ulong)replaced.Length);
                     output.Write(replaced);
                     continue;
                 }
@@ -101,15 +101,5 @@ internal static class OnnxRenamer
             if (b < 0x80) return value;
         }
         throw new InvalidDataException("The ONNX model has a malformed varint.");
-    }
-
-    private static void WriteVarint(Stream output, ulong value)
-    {
-        while (value >= 0x80)
-        {
-            output.WriteByte((byte)(value | 0x80));
-            value >>= 7;
-        }
-        output.WriteByte((byte)value);
     }
 }

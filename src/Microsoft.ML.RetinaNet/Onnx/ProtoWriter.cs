@@ -12,14 +12,17 @@ internal sealed class ProtoWriter
 
     public long Length => _buffer.Length;
 
-    private void Varint(ulong value)
+    private void Varint(ulong value) => WriteVarint(_buffer, value);
+
+    /// <summary>A base-128 varint, 7 bits a byte, low bits first.</summary>
+    public static void WriteVarint(Stream output, ulong value)
     {
         while (value >= 0x80)
         {
-            _buffer.WriteByte((byte)(value | 0x80));
+            output.WriteByte((byte)(value | 0x80));
             value >>= 7;
         }
-        _buffer.WriteByte((byte)value);
+        output.WriteByte((byte)value);
     }
 
     private void Tag(int field, int wireType) => Varint((ulong)((field << 3) | wireType));

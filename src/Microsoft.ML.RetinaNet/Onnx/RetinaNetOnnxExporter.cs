@@ -25,7 +25,13 @@ namespace Microsoft.ML.RetinaNet.Onnx;
 internal sealed class RetinaNetOnnxExporter
 {
     /// <summary>Names of the graph's inputs and outputs.</summary>
-    internal sealed record Names(string Images, string ImageSizes, string Boxes, string Scores, string Labels, string Count);
+    internal sealed record Names(string Images, string ImageSizes, string Boxes, string Scores, string Labels, string Count)
+    {
+        private string[] All => new[] { Images, ImageSizes, Boxes, Scores, Labels, Count };
+
+        /// <summary>Each of these names mapped to the same value's name in <paramref name="other"/>.</summary>
+        public IReadOnlyDictionary<string, string> To(Names other) => All.Zip(other.All).ToDictionary(p => p.First, p => p.Second);
+    }
 
     /// <summary>For users of plain ONNX Runtime.</summary>
     public static readonly Names PublicNames = new("images", "image_sizes", "boxes", "scores", "labels", "count");
