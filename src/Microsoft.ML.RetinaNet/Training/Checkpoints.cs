@@ -118,6 +118,18 @@ internal static class Checkpoints
     /// <summary>Deletes all but the newest <see cref="Kept"/> checkpoints, files none of them names, and stray temporary files.</summary>
     private static void Prune(string directory)
     {
+        foreach (string file in PruneOrder(directory))
+            File.Delete(file);
+    }
+
+    /// <summary>
+    /// The files <see cref="Prune"/> deletes, in the order it deletes them: the dropped checkpoints' JSON files first,
+    /// then the files nothing names any more. A kill between two deletions therefore never leaves a checkpoint whose
+    /// JSON names a file that is gone (it would be set aside as damaged on resume); at worst it leaves unnamed files,
+    /// which the next prune removes.
+    /// </summary>
+    internal static List<string> PruneOrder(string directory)
+    {
         var states = Directory.GetFiles(directory, Prefix + "*.json").OrderByDescending(p => p, StringComparer.Ordinal).ToList();
         var keep = new HashSet<string>(StringComparer.Ordinal);
         foreach (string path in states.Take(Kept))
@@ -137,14 +149,16 @@ internal static class Checkpoints
             keep.Add(state.Optimizer.Name);
             if (state.BestWeights != null) keep.Add(state.BestWeights.Name);
         }
-        foreach (string file in Directory.GetFiles(directory))
-        {
-            string name = Path.GetFileName(file);
-            if (name.EndsWith(DamagedSuffix, StringComparison.Ordinal)) continue;
-            bool ours = name.StartsWith(Prefix, StringComparison.Ordinal) || name.StartsWith("step-", StringComparison.Ordinal) || name.StartsWith("best-", StringComparison.Ordinal);
-            if (ours && !keep.Contains(name))
-                File.Delete(file);
-        }
+        return Directory.GetFiles(directory)
+            .Where(file =>
+            {
+                string name = Path.GetFileName(file);
+                if (name.EndsWith(DamagedSuffix, StringComparison.Ordinal) || keep.Contains(name)) return false;
+                return name.StartsWith(Prefix, StringComparison.Ordinal) || name.StartsWith("step-", StringComparison.Ordinal) || name.StartsWith("best-", StringComparison.Ordinal);
+            })
+            .OrderBy(file => Path.GetFileName(file).StartsWith(Prefix, StringComparison.Ordinal) ? 0 : 1)
+            .ThenBy(file => file, StringComparer.Ordinal)
+            .ToList();
     }
 
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
