@@ -53,6 +53,7 @@ internal sealed class TrainerArguments
         Add("--checkpoint-every-n-steps", "also write a checkpoint every this many steps (0: only after each epoch)", defaults.CheckpointEveryNSteps, (o, v) => o.CheckpointEveryNSteps = v);
         Add("--resume", "continue from the newest valid checkpoint in --checkpoints", defaults.ResumeFromCheckpoint, (o, v) => o.ResumeFromCheckpoint = v);
         Add("--skip-invalid-rows", "skip (and count) unreadable images and rows whose annotations fail validation instead of stopping", defaults.SkipInvalidRows, (o, v) => o.SkipInvalidRows = v);
+        Add("--reuse-native-memory", "keep memory freed by each step for the next one (glibc mallopt; false to leave malloc alone)", defaults.ReuseNativeMemory, (o, v) => o.ReuseNativeMemory = v);
         Add("--log-every-n-steps", "log the loss every this many steps", defaults.LogEveryNSteps, (o, v) => o.LogEveryNSteps = v);
     }
 

@@ -38,6 +38,7 @@ public sealed partial class RetinaNetTrainer : IEstimator<RetinaNetTransformer>
     {
         if (input is null) throw new ArgumentNullException(nameof(input));
         var o = Resolve(_options);
+        using var memory = NativeMemoryReuse.Begin(o.ReuseNativeMemory);
         var host = _env.Register(nameof(RetinaNetTrainer));
         using var channel = host.Start("RetinaNet");
         using var progress = host.StartProgressChannel("RetinaNet training");
