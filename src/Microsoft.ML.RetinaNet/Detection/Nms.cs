@@ -7,7 +7,9 @@ namespace Microsoft.ML.RetinaNet.Detection;
 /// higher-scoring box exceeds the threshold), computed with tensor operations: the pairwise suppression
 /// matrix is built once and the kept set is its unique fixed point, keep_j = ¬∃ i &lt; j: keep_i ∧ IoU_ij &gt; t,
 /// reached by iterating from "keep all" (each pass fixes at least one more position in score order, so it
-/// ends; in practice after a handful of passes).
+/// ends; after a handful of passes for scattered boxes, but one pass per link of a suppression chain, so clustered
+/// candidates need many). That suits a GPU; on the CPU the same result comes from <see cref="GreedyNms"/>, which is
+/// what <see cref="Single"/> and <see cref="Batched"/> use for CPU tensors.
 /// </summary>
 internal static class Nms
 {
@@ -15,7 +17,37 @@ internal static class Nms
     private const long BlockRows = 2048;
 
     /// <summary>Indices of the kept boxes, in decreasing score order.</summary>
-    public static Tensor Single(Tensor boxes, Tensor scores, double iouThreshold)
+    public static Tensor Single(Tensor boxes, Tensor scores, double iouThreshold) =>
+        boxes.device_type == TorchSharp.DeviceType.CPU
+            ? OnCpu(boxes, scores, null, iouThreshold)
+            : SingleMatrix(boxes, scores, iouThreshold);
+
+    /// <summary>NMS within each class; indices of kept boxes in decreasing score order.</summary>
+    public static Tensor Batched(Tensor boxes, Tensor scores, Tensor labels, double iouThreshold) =>
+        boxes.device_type == TorchSharp.DeviceType.CPU
+            ? OnCpu(boxes, scores, labels, iouThreshold)
+            : BatchedMatrix(boxes, scores, labels, iouThreshold);
+
+    /// <summary><see cref="GreedyNms"/> per class (in increasing label order), then all kept boxes by decreasing score.</summary>
+    private static Tensor OnCpu(Tensor boxes, Tensor scores, Tensor? labels, double iouThreshold)
+    {
+        long n = boxes.shape[0];
+        if (n == 0)
+            return empty(0, dtype: ScalarType.Int64);
+        var b = boxes.to(ScalarType.Float32).contiguous().data<float>().ToArray();
+        var s = scores.to(ScalarType.Float32).contiguous().data<float>().ToArray();
+        var classes = labels is null
+            ? new[] { Enumerable.Range(0, (int)n).ToList() }
+            : labels.to(ScalarType.Int64).contiguous().data<long>().ToArray()
+                .Select((label, i) => (label, i)).GroupBy(x => x.label).OrderBy(g => g.Key).Select(g => g.Select(x => x.i).ToList()).ToArray();
+        var kept = classes.SelectMany(members => GreedyNms.Run(b, s, members, iouThreshold));
+        if (labels is not null)
+            kept = kept.OrderByDescending(i => s[i]); // stable: ties keep class order
+        return tensor(kept.Select(i => (long)i).ToArray(), dtype: ScalarType.Int64);
+    }
+
+    /// <summary>The suppression-matrix NMS of one set of boxes (any device).</summary>
+    internal static Tensor SingleMatrix(Tensor boxes, Tensor scores, double iouThreshold)
     {
         using var scope = NewDisposeScope();
         long n = boxes.shape[0];
@@ -43,8 +75,8 @@ internal static class Nms
         return order.masked_select(keep).MoveToOuterDisposeScope();
     }
 
-    /// <summary>NMS within each class; indices of kept boxes in decreasing score order.</summary>
-    public static Tensor Batched(Tensor boxes, Tensor scores, Tensor labels, double iouThreshold)
+    /// <summary>The suppression-matrix NMS within each class (any device).</summary>
+    internal static Tensor BatchedMatrix(Tensor boxes, Tensor scores, Tensor labels, double iouThreshold)
     {
         using var scope = NewDisposeScope();
         if (boxes.shape[0] == 0)
@@ -55,7 +87,7 @@ internal static class Nms
         for (long c = 0; c < classCount; c++)
         {
             var members = nonzero(labels == classes[c]).view(-1);
-            kept.Add(members.index_select(0, Single(boxes.index_select(0, members), scores.index_select(0, members), iouThreshold)));
+            kept.Add(members.index_select(0, SingleMatrix(boxes.index_select(0, members), scores.index_select(0, members), iouThreshold)));
         }
         var all = cat(kept, 0);
         var order = scores.index_select(0, all).sort(0, descending: true, stable: true).Indices;

@@ -49,6 +49,38 @@ public class NmsTests
         Assert.Equal(GreedyReference(coords, scoreValues, labelValues, 0.5), kept);
     }
 
+    [Theory]
+    [InlineData(0.3, 11)]
+    [InlineData(0.5, 12)]
+    [InlineData(0.7, 13)]
+    public void TheCpuGridPathKeepsWhatTheSuppressionMatrixKeeps(double threshold, int seed)
+    {
+        // clustered candidates like a detector's (chains of suppression), scores rounded so that ties occur, a few
+        // inverted and zero-area boxes; the grid path (used on the CPU) must keep exactly the matrix path's boxes
+        using var scope = NewDisposeScope();
+        var random = new Random(seed);
+        int n = 3000;
+        var centres = Enumerable.Range(0, 60).Select(_ => (X: random.NextSingle() * 500, Y: random.NextSingle() * 500, W: 8 + random.NextSingle() * 150, H: 8 + random.NextSingle() * 150)).ToArray();
+        var coords = new float[n * 4];
+        for (int i = 0; i < n; i++)
+        {
+            var c = centres[random.Next(centres.Length)];
+            float x = c.X + (random.NextSingle() - 0.5f) * 0.4f * c.W, y = c.Y + (random.NextSingle() - 0.5f) * 0.4f * c.H;
+            float w = c.W * (0.7f + 0.6f * random.NextSingle()), h = c.H * (0.7f + 0.6f * random.NextSingle());
+            if (i % 500 == 7) w = -w;  // inverted
+            if (i % 500 == 9) h = 0;   // zero area
+            (coords[4 * i], coords[4 * i + 1], coords[4 * i + 2], coords[4 * i + 3]) = (x, y, x + w, y + h);
+        }
+        var scoreValues = Enumerable.Range(0, n).Select(_ => MathF.Round(random.NextSingle(), 2)).ToArray();
+        var labelValues = Enumerable.Range(0, n).Select(_ => (long)random.Next(4)).ToArray();
+        var (boxes, scores, labels) = (tensor(coords, new long[] { n, 4 }), tensor(scoreValues), tensor(labelValues));
+
+        var batched = Nms.Batched(boxes, scores, labels, threshold).data<long>().ToArray();
+        Assert.Equal(Nms.BatchedMatrix(boxes, scores, labels, threshold).data<long>().ToArray(), batched);
+        Assert.Equal(Nms.SingleMatrix(boxes, scores, threshold).data<long>().ToArray(), Nms.Single(boxes, scores, threshold).data<long>().ToArray());
+        Assert.True(batched.Length > 60 && batched.Length < n - 100, $"{batched.Length} of {n} kept: the clusters should be partly suppressed");
+    }
+
     private static long[] GreedyReference(float[] b, float[] scores, long[] labels, double threshold)
     {
         var order = Enumerable.Range(0, scores.Length).OrderByDescending(i => scores[i]).ToArray();
