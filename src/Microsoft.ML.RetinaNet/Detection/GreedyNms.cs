@@ -13,12 +13,11 @@ internal static class GreedyNms
     private const int MaxCellsPerSide = 256;
 
     /// <summary>
-    /// Indices of the kept boxes among <paramref name="members"/> (indices into <paramref name="boxes"/>, flat x0 y0 x1 y1,
-    /// and <paramref name="scores"/>), in decreasing score order. <paramref name="members"/> must be in increasing order.
+    /// Indices of the kept boxes (into <paramref name="boxes"/>, flat x0 y0 x1 y1) among <paramref name="order"/>, which
+    /// lists the candidates in decreasing score order (see <see cref="SortKey"/>); kept boxes come back in that order.
     /// </summary>
-    public static List<int> Run(float[] boxes, float[] scores, IReadOnlyList<int> members, double iouThreshold)
+    public static List<int> Run(float[] boxes, int[] order, double iouThreshold)
     {
-        var order = members.OrderByDescending(i => scores[i]).ToArray(); // stable: ties keep index order
         var kept = new List<int>();
         if (order.Length == 0) return kept;
 
@@ -38,22 +37,28 @@ internal static class GreedyNms
         var grid = new List<int>?[columns * rows];
         float threshold = (float)iouThreshold;
 
+        var area = new float[boxes.Length / 4];
+        foreach (int i in order)
+            area[i] = (boxes[4 * i + 2] - boxes[4 * i]) * (boxes[4 * i + 3] - boxes[4 * i + 1]);
+        bool Suppresses(List<int>? list, int i)
+        {
+            if (list == null) return false;
+            foreach (int k in list)
+                if (Iou(boxes, area, k, i) > threshold)
+                    return true;
+            return false;
+        }
+
         foreach (int i in order)
         {
             var (c0, c1, r0, r1) = Cells(boxes, i, minX, minY, cell, columns, rows);
-            bool suppressed = false;
+            // the cell of the box's centre first: a suppressed box's suppressor is usually there, filed early
+            int cc = (c0 + c1) / 2, cr = (r0 + r1) / 2;
+            bool suppressed = Suppresses(grid[cr * columns + cc], i);
             for (int r = r0; r <= r1 && !suppressed; r++)
                 for (int c = c0; c <= c1 && !suppressed; c++)
-                {
-                    var list = grid[r * columns + c];
-                    if (list == null) continue;
-                    foreach (int k in list)
-                        if (Iou(boxes, k, i) > threshold)
-                        {
-                            suppressed = true;
-                            break;
-                        }
-                }
+                    if (r != cr || c != cc)
+                        suppressed = Suppresses(grid[r * columns + c], i);
             if (suppressed) continue;
             kept.Add(i);
             for (int r = r0; r <= r1; r++)
@@ -61,6 +66,17 @@ internal static class GreedyNms
                     (grid[r * columns + c] ??= new List<int>()).Add(i);
         }
         return kept;
+    }
+
+    /// <summary>
+    /// A key whose ascending order is decreasing <paramref name="score"/>, ties by increasing <paramref name="index"/>
+    /// (the order of a stable descending sort): the float's bits made order-preserving, inverted, above the index.
+    /// </summary>
+    public static ulong SortKey(float score, int index)
+    {
+        uint bits = (uint)BitConverter.SingleToInt32Bits(score);
+        uint ascending = (bits & 0x8000_0000u) == 0 ? bits | 0x8000_0000u : ~bits;
+        return ((ulong)~ascending << 32) | (uint)index;
     }
 
     /// <summary>The grid cells box <paramref name="i"/> touches (boxes that share no cell do not overlap, so their IoU is 0).</summary>
@@ -81,7 +97,18 @@ internal static class GreedyNms
         return kept;
     }
 
-    /// <summary>IoU of boxes a and b in float32, operation for operation as <see cref="BoxOps.Iou"/>.</summary>
+    /// <summary>IoU of boxes a and c in float32, operation for operation as <see cref="BoxOps.Iou"/> (0 when they do not overlap).</summary>
+    private static float Iou(float[] b, float[] area, int a, int c)
+    {
+        float w = Math.Min(b[4 * a + 2], b[4 * c + 2]) - Math.Max(b[4 * a], b[4 * c]);
+        if (!(w > 0)) return 0;
+        float h = Math.Min(b[4 * a + 3], b[4 * c + 3]) - Math.Max(b[4 * a + 1], b[4 * c + 1]);
+        if (!(h > 0)) return 0;
+        float inter = w * h;
+        return inter / (area[a] + area[c] - inter);
+    }
+
+    /// <summary>IoU of boxes a and c in float32, operation for operation as <see cref="BoxOps.Iou"/>.</summary>
     private static float Iou(float[] b, int a, int c)
     {
         float areaA = (b[4 * a + 2] - b[4 * a]) * (b[4 * a + 3] - b[4 * a + 1]);

@@ -1,3 +1,4 @@
+using Microsoft.ML.RetinaNet.Runtime;
 using static TorchSharp.torch;
 
 namespace Microsoft.ML.RetinaNet.Detection;
@@ -31,19 +32,55 @@ internal static class Nms
     /// <summary><see cref="GreedyNms"/> per class (in increasing label order), then all kept boxes by decreasing score.</summary>
     private static Tensor OnCpu(Tensor boxes, Tensor scores, Tensor? labels, double iouThreshold)
     {
-        long n = boxes.shape[0];
+        using var scope = NewDisposeScope();
+        int n = (int)boxes.shape[0];
         if (n == 0)
-            return empty(0, dtype: ScalarType.Int64);
-        var b = boxes.to(ScalarType.Float32).contiguous().data<float>().ToArray();
-        var s = scores.to(ScalarType.Float32).contiguous().data<float>().ToArray();
-        var classes = labels is null
-            ? new[] { Enumerable.Range(0, (int)n).ToList() }
-            : labels.to(ScalarType.Int64).contiguous().data<long>().ToArray()
-                .Select((label, i) => (label, i)).GroupBy(x => x.label).OrderBy(g => g.Key).Select(g => g.Select(x => x.i).ToList()).ToArray();
-        var kept = classes.SelectMany(members => GreedyNms.Run(b, s, members, iouThreshold));
-        if (labels is not null)
-            kept = kept.OrderByDescending(i => s[i]); // stable: ties keep class order
-        return tensor(kept.Select(i => (long)i).ToArray(), dtype: ScalarType.Int64);
+            return empty(0, dtype: ScalarType.Int64).MoveToOuterDisposeScope();
+        var b = boxes.to(ScalarType.Float32).ToArray<float>();
+        var s = scores.to(ScalarType.Float32).ToArray<float>();
+        var l = labels?.to(ScalarType.Int64).ToArray<long>();
+
+        // each class's candidates in decreasing score order (ties by index), classes in increasing label order
+        var classes = l == null ? new[] { Enumerable.Range(0, n).ToArray() } : GroupByLabel(l);
+        var kept = new List<int>();
+        foreach (var members in classes)
+        {
+            var keys = new ulong[members.Length];
+            for (int k = 0; k < members.Length; k++)
+                keys[k] = GreedyNms.SortKey(s[members[k]], members[k]);
+            Array.Sort(keys);
+            var order = new int[keys.Length];
+            for (int k = 0; k < keys.Length; k++)
+                order[k] = (int)(keys[k] & 0xFFFF_FFFF);
+            kept.AddRange(GreedyNms.Run(b, order, iouThreshold));
+        }
+        long[] result;
+        if (l == null)
+        {
+            result = kept.Select(i => (long)i).ToArray();
+        }
+        else
+        {
+            // all classes by decreasing score; ties keep class order (a stable sort of the per-class lists)
+            var mergeKeys = kept.Select((i, position) => GreedyNms.SortKey(s[i], position)).ToArray();
+            var merged = kept.ToArray();
+            Array.Sort(mergeKeys, merged);
+            result = merged.Select(i => (long)i).ToArray();
+        }
+        return tensor(result, dtype: ScalarType.Int64).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Indices per distinct label, labels in increasing order, indices increasing within each.</summary>
+    private static int[][] GroupByLabel(long[] labels)
+    {
+        var buckets = new SortedDictionary<long, List<int>>();
+        for (int i = 0; i < labels.Length; i++)
+        {
+            if (!buckets.TryGetValue(labels[i], out var list))
+                buckets[labels[i]] = list = new List<int>();
+            list.Add(i);
+        }
+        return buckets.Values.Select(v => v.ToArray()).ToArray();
     }
 
     /// <summary>The suppression-matrix NMS of one set of boxes (any device).</summary>
