@@ -1,0 +1,63 @@
+using Microsoft.ML.RetinaNet.Detection;
+using Microsoft.ML.RetinaNet.Onnx;
+using Microsoft.ML.RetinaNet.Scoring;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.RetinaNet.Benchmarks.Workloads;
+
+/// <summary>
+/// Scoring image files the way an ML.NET user does: <c>LoadImages</c> followed by the fitted RetinaNet transformer (its
+/// ONNX chain: resize with letterbox, pixels, ONNX Runtime for network + decoding + NMS, label keys), one
+/// <see cref="PredictionEngine{TSrc, TDst}"/> call per image. The transformer is built as <c>Fit</c> builds it, from a
+/// freshly initialised network (speed does not depend on the weights; with the prior bias no candidate passes the
+/// score threshold on either side).
+/// </summary>
+internal sealed class InferenceWorkload : IWorkload
+{
+    private sealed class ImageRow
+    {
+        public string ImagePath { get; set; } = "";
+    }
+
+    private sealed class Detections
+    {
+        public uint[] PredictedLabel { get; set; } = Array.Empty<uint>();
+        public float[] Score { get; set; } = Array.Empty<float>();
+        public float[] PredictedBoundingBoxes { get; set; } = Array.Empty<float>();
+    }
+
+    private readonly RetinaNetTransformer _transformer;
+    private readonly PredictionEngine<ImageRow, Detections> _engine;
+    private readonly ImageRow[] _rows;
+
+    public InferenceWorkload(int depth, int size, IReadOnlyList<string> images)
+    {
+        var ml = new MLContext(seed: 1);
+        _rows = images.Select(p => new ImageRow { ImagePath = p }).ToArray();
+        var data = ml.Data.LoadFromEnumerable(_rows);
+        var loader = ml.Transforms.LoadImages("Image", null, nameof(ImageRow.ImagePath)).Fit(data);
+        var classNames = Enumerable.Range(1, BenchmarkData.Classes).Select(i => $"class{i}").ToArray();
+        var model = new DetectorModel(Networks.Fresh(depth), new AnchorOptions(), new PostProcessSettings(), size, classNames, CPU);
+        string onnxPath = Path.Combine(Path.GetTempPath(), $"retinanet-bench-{Guid.NewGuid():N}.onnx");
+        using (var stream = File.Create(onnxPath))
+            RetinaNetOnnxExporter.Export(model, stream, RetinaNetOnnxExporter.ChainNames);
+        var outputs = new OutputColumns(DefaultColumnNames.PredictedLabel, DefaultColumnNames.Score, DefaultColumnNames.PredictedBoundingBoxes);
+        var chain = OnnxScoringChain.Build(loader.Transform(data), model, onnxPath, "Image", outputs, null, false);
+        _transformer = new RetinaNetTransformer(model, "Image", chain, onnxPath, Array.Empty<EpochRecord>());
+        _engine = ml.Model.CreatePredictionEngine<ImageRow, Detections>(loader.Append(_transformer));
+    }
+
+    public int Images => _rows.Length;
+
+    public void Run()
+    {
+        foreach (var row in _rows)
+            _engine.Predict(row);
+    }
+
+    public void Dispose()
+    {
+        _engine.Dispose();
+        _transformer.Dispose();
+    }
+}
