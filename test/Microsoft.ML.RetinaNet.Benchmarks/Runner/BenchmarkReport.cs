@@ -30,7 +30,7 @@ internal sealed class BenchmarkReport
         md.AppendLine("# Benchmarks: Microsoft.ML.RetinaNet against torchvision on the same machine");
         md.AppendLine();
         md.AppendLine($"Written by `{Command}` on {Started:yyyy-MM-dd HH:mm} UTC in {Duration.TotalMinutes:F0} minutes. Do not edit by hand: run the command again.");
-        md.AppendLine("Both sides run in turns (ours, torchvision, ours, torchvision …, " + Rounds + " rounds, one warm-up run each first); every figure is the median of all runs.");
+        md.AppendLine("Both sides run in turns (ours, torchvision, ours, torchvision …, " + Rounds + " rounds, after the same warm-up runs on each side: 3 for training steps and inference, 1 otherwise); every figure is the median of all runs.");
         md.AppendLine("**The ratios (ours / torchvision, lower is better for both time and memory) are the figures that count**; absolute times are context for this machine.");
         md.AppendLine();
         md.AppendLine("| machine | |");
