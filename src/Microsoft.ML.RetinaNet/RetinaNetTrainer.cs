@@ -3,7 +3,6 @@ using Microsoft.ML.RetinaNet.AnchorTuning;
 using Microsoft.ML.RetinaNet.Data;
 using Microsoft.ML.RetinaNet.Detection;
 using Microsoft.ML.RetinaNet.Modeling;
-using Microsoft.ML.RetinaNet.Onnx;
 using Microsoft.ML.RetinaNet.Runtime;
 using Microsoft.ML.RetinaNet.Scoring;
 using Microsoft.ML.RetinaNet.Training;
@@ -71,12 +70,8 @@ public sealed partial class RetinaNetTrainer : IEstimator<RetinaNetTransformer>
                 $"trained {summary.Epochs} epochs, {summary.Steps} steps in {summary.Seconds:F1} s; the steps alone: {summary.StepSeconds:F1} s, {summary.Images / Math.Max(summary.StepSeconds, 1e-9):F2} images/s"));
             ReportSkipped(channel, train, "training data");
             if (validation != null) ReportSkipped(channel, validation, "validation set");
-            string onnxPath = Path.Combine(Path.GetTempPath(), $"retinanet-{Guid.NewGuid():N}.onnx");
-            using (var stream = File.Create(onnxPath))
-                RetinaNetOnnxExporter.Export(model, stream, RetinaNetOnnxExporter.ChainNames);
             var outputs = new OutputColumns(o.PredictedLabelColumnName, o.ScoreColumnName, o.PredictedBoundingBoxColumnName);
-            var chain = OnnxScoringChain.Build(input, model, onnxPath, o.ImageColumnName, outputs, gpu, fallback);
-            return new RetinaNetTransformer(model, o.ImageColumnName, chain, onnxPath, summary.History);
+            return RetinaNetTransformer.Create(model, input, o.ImageColumnName, outputs, gpu, fallback, summary.History);
         }
         catch
         {

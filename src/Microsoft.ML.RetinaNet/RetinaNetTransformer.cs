@@ -26,6 +26,21 @@ public sealed class RetinaNetTransformer : ITransformer, IDisposable
 
     internal DetectorModel Model { get; }
 
+    /// <summary>
+    /// The fitted transformer for <paramref name="model"/>: its network, decoding and NMS exported as one ONNX graph to a
+    /// temporary file (deleted on dispose) and the scoring chain of ML.NET transforms around it, bound to <paramref name="input"/>'s schema.
+    /// </summary>
+    internal static RetinaNetTransformer Create(DetectorModel model, IDataView input, string imageColumnName, OutputColumns outputs,
+        int? gpuDeviceId, bool fallbackToCpu, IReadOnlyList<EpochRecord> history)
+    {
+        string onnxPath = Path.Combine(Path.GetTempPath(), $"retinanet-{Guid.NewGuid():N}.onnx");
+        using (var stream = File.Create(onnxPath))
+            Onnx.RetinaNetOnnxExporter.Export(model, stream, Onnx.RetinaNetOnnxExporter.ChainNames);
+        var chain = OnnxScoringChain.Build(input, model, onnxPath, imageColumnName, outputs, gpuDeviceId, fallbackToCpu);
+        return new RetinaNetTransformer(model, imageColumnName, chain, onnxPath, history);
+    }
+
+
     /// <summary>Per-epoch mean loss and validation metrics of the training that made this model.</summary>
     public IReadOnlyList<EpochRecord> History { get; }
 

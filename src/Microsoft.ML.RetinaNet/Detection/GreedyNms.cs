@@ -70,7 +70,8 @@ internal static class GreedyNms
 
     /// <summary>
     /// A key whose ascending order is decreasing <paramref name="score"/>, ties by increasing <paramref name="index"/>
-    /// (the order of a stable descending sort): the float's bits made order-preserving, inverted, above the index.
+    /// (the order of a stable descending sort when index is the position): the float's bits made order-preserving,
+    /// inverted, above the index.
     /// </summary>
     public static ulong SortKey(float score, int index)
     {

@@ -40,34 +40,25 @@ internal static class Nms
         var s = scores.to(ScalarType.Float32).ToArray<float>();
         var l = labels?.to(ScalarType.Int64).ToArray<long>();
 
-        // each class's candidates in decreasing score order (ties by index), classes in increasing label order
+        // classes in increasing label order, each class's members in increasing index order
         var classes = l == null ? new[] { Enumerable.Range(0, n).ToArray() } : GroupByLabel(l);
         var kept = new List<int>();
         foreach (var members in classes)
-        {
-            var keys = new ulong[members.Length];
-            for (int k = 0; k < members.Length; k++)
-                keys[k] = GreedyNms.SortKey(s[members[k]], members[k]);
-            Array.Sort(keys);
-            var order = new int[keys.Length];
-            for (int k = 0; k < keys.Length; k++)
-                order[k] = (int)(keys[k] & 0xFFFF_FFFF);
-            kept.AddRange(GreedyNms.Run(b, order, iouThreshold));
-        }
-        long[] result;
-        if (l == null)
-        {
-            result = kept.Select(i => (long)i).ToArray();
-        }
-        else
-        {
-            // all classes by decreasing score; ties keep class order (a stable sort of the per-class lists)
-            var mergeKeys = kept.Select((i, position) => GreedyNms.SortKey(s[i], position)).ToArray();
-            var merged = kept.ToArray();
-            Array.Sort(mergeKeys, merged);
-            result = merged.Select(i => (long)i).ToArray();
-        }
-        return tensor(result, dtype: ScalarType.Int64).MoveToOuterDisposeScope();
+            kept.AddRange(GreedyNms.Run(b, ByDecreasingScore(members, s), iouThreshold));
+        // all classes by decreasing score; ties keep class order (one class's kept boxes are already in order)
+        var result = l == null ? kept.ToArray() : ByDecreasingScore(kept, s);
+        return tensor(result.Select(i => (long)i).ToArray(), dtype: ScalarType.Int64).MoveToOuterDisposeScope();
+    }
+
+    /// <summary><paramref name="items"/> by decreasing score, ties in their order in the list (a stable sort).</summary>
+    private static int[] ByDecreasingScore(IReadOnlyList<int> items, float[] scores)
+    {
+        var keys = new ulong[items.Count];
+        var sorted = new int[items.Count];
+        for (int k = 0; k < items.Count; k++)
+            (keys[k], sorted[k]) = (GreedyNms.SortKey(scores[items[k]], k), items[k]);
+        Array.Sort(keys, sorted);
+        return sorted;
     }
 
     /// <summary>Indices per distinct label, labels in increasing order, indices increasing within each.</summary>

@@ -1,5 +1,4 @@
 using Microsoft.ML.RetinaNet.Detection;
-using Microsoft.ML.RetinaNet.Onnx;
 using Microsoft.ML.RetinaNet.Scoring;
 using static TorchSharp.torch;
 
@@ -38,12 +37,8 @@ internal sealed class InferenceWorkload : IWorkload
         var loader = ml.Transforms.LoadImages("Image", null, nameof(ImageRow.ImagePath)).Fit(data);
         var classNames = Enumerable.Range(1, BenchmarkData.Classes).Select(i => $"class{i}").ToArray();
         var model = new DetectorModel(Networks.Fresh(depth), new AnchorOptions(), new PostProcessSettings(), size, classNames, CPU);
-        string onnxPath = Path.Combine(Path.GetTempPath(), $"retinanet-bench-{Guid.NewGuid():N}.onnx");
-        using (var stream = File.Create(onnxPath))
-            RetinaNetOnnxExporter.Export(model, stream, RetinaNetOnnxExporter.ChainNames);
         var outputs = new OutputColumns(DefaultColumnNames.PredictedLabel, DefaultColumnNames.Score, DefaultColumnNames.PredictedBoundingBoxes);
-        var chain = OnnxScoringChain.Build(loader.Transform(data), model, onnxPath, "Image", outputs, null, false);
-        _transformer = new RetinaNetTransformer(model, "Image", chain, onnxPath, Array.Empty<EpochRecord>());
+        _transformer = RetinaNetTransformer.Create(model, loader.Transform(data), "Image", outputs, null, false, Array.Empty<EpochRecord>());
         _engine = ml.Model.CreatePredictionEngine<ImageRow, Detections>(loader.Append(_transformer));
     }
 
