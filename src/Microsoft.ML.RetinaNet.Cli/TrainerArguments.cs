@@ -16,6 +16,8 @@ internal sealed class TrainerArguments
         Add("--depth", "ResNet depth: 18, 34, 50, 101 or 152", defaults.Depth, (o, v) => o.Depth = v);
         Add("--version", "V1 (torchvision's retinanet_resnet50_fpn) or V2 (GroupNorm heads, P6 from C5, GIoU)", defaults.Version, (o, v) => o.Version = v);
         Add<string?>("--pretrained", "torchvision .pth file (a RetinaNet or an ImageNet ResNet)", defaults.PretrainedWeightsPath, (o, v) => o.PretrainedWeightsPath = v);
+        Add("--pretrained-backbone", "None, or ResNet18: ML.NET's ImageNet ResNet-18 from the Microsoft.ML.DnnImageFeaturizer.ResNet18 package (replaces --depth)", defaults.PretrainedBackbone, (o, v) => o.PretrainedBackbone = v);
+        Add<string?>("--dnn-image-models-directory", "folder holding ResNet18Onnx/ and ResNetPrepOnnx/ (default: DnnImageModels beside the tool)", defaults.DnnImageModelsDirectory, (o, v) => o.DnnImageModelsDirectory = v);
         Add("--image-size", "letterbox size, a multiple of 32", defaults.ImageSize, (o, v) => o.ImageSize = v);
         Add("--epochs", "passes over the training data", defaults.Epochs, (o, v) => o.Epochs = v);
         Add("--batch-size", "images per step", defaults.BatchSize, (o, v) => o.BatchSize = v);
@@ -29,7 +31,7 @@ internal sealed class TrainerArguments
         Add("--step-epochs", "epochs at which the Step schedule multiplies by --step-gamma", defaults.StepEpochs, (o, v) => o.StepEpochs = v);
         Add("--step-gamma", "factor of the Step schedule", defaults.StepGamma, (o, v) => o.StepGamma = v);
         Add("--gradient-clip-norm", "clip the gradient norm (0: off)", defaults.GradientClipNorm, (o, v) => o.GradientClipNorm = v);
-        Add("--trainable-backbone-stages", "backbone stages that train, 0-5 (default: 5 from scratch, 3 with --pretrained)", defaults.TrainableBackboneStages, (o, v) => o.TrainableBackboneStages = v);
+        Add("--trainable-backbone-stages", "backbone stages that train, 0-5 (default: 5 from scratch, 3 with --pretrained or --pretrained-backbone)", defaults.TrainableBackboneStages, (o, v) => o.TrainableBackboneStages = v);
         Add("--horizontal-flip", "probability of a horizontal flip", defaults.HorizontalFlipProbability, (o, v) => o.HorizontalFlipProbability = v);
         Add("--scale-jitter-min", "smallest random rescale", defaults.ScaleJitterMin, (o, v) => o.ScaleJitterMin = v);
         Add("--scale-jitter-max", "largest random rescale", defaults.ScaleJitterMax, (o, v) => o.ScaleJitterMax = v);

@@ -25,6 +25,20 @@ public enum LearningRateSchedule
     Cosine,
 }
 
+/// <summary>ImageNet backbones that ship as packages, to fine-tune from without a <c>.pth</c> file.</summary>
+public enum PretrainedBackbone
+{
+    /// <summary>No packaged backbone: random initialisation, or <see cref="RetinaNetTrainer.Options.PretrainedWeightsPath"/>.</summary>
+    None,
+
+    /// <summary>
+    /// ML.NET's ImageNet ResNet-18 from the package <c>Microsoft.ML.DnnImageFeaturizer.ResNet18</c> 0.23.1 (the network ML.NET's
+    /// <c>DnnFeaturizeImage</c> uses): a basic-block ResNet with [2, 2, 2, 3] blocks per stage, imported into torchvision's
+    /// layout with its BGR / 0–255 / mean-image input convention folded into the first convolution.
+    /// </summary>
+    ResNet18,
+}
+
 public sealed partial class RetinaNetTrainer
 {
     /// <summary>
@@ -63,7 +77,22 @@ public sealed partial class RetinaNetTrainer
         /// </summary>
         public string? PretrainedWeightsPath { get; set; }
 
-        /// <summary>Square size images are letterboxed to (aspect kept, padded right and bottom); a multiple of 32. Default 512.</summary>
+        /// <summary>
+        /// Start the backbone from an ImageNet network that ships as a package (<see cref="RetinaNet.PretrainedBackbone.ResNet18"/>:
+        /// add the package <c>Microsoft.ML.DnnImageFeaturizer.ResNet18</c>, whose build copies the network into the output's
+        /// <c>DnnImageModels</c> folder). The backbone is then that network — <see cref="Depth"/> is not used — with
+        /// FrozenBatchNorm and, unless <see cref="TrainableBackboneStages"/> says otherwise, torchvision's 3 trainable stages.
+        /// Cannot be combined with <see cref="PretrainedWeightsPath"/>. Default None.
+        /// </summary>
+        public PretrainedBackbone PretrainedBackbone { get; set; } = PretrainedBackbone.None;
+
+        /// <summary>
+        /// Folder that holds ML.NET's DNN image models (<c>ResNet18Onnx/ResNet18.onnx</c>, <c>ResNetPrepOnnx/ResNetPreprocess.onnx</c>),
+        /// as ML.NET's <c>DnnImageModelSelector</c> takes it. Default null: <c>DnnImageModels</c> beside the application.
+        /// </summary>
+        public string? DnnImageModelsDirectory { get; set; }
+
+        /// <summary>Square size images are letterboxed to (aspect kept, centred, padded with black); a multiple of 32. Default 512.</summary>
         public int ImageSize { get; set; } = 512;
 
         /// <summary>Passes over the training data. Default 12.</summary>

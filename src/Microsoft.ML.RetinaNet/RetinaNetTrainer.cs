@@ -51,7 +51,7 @@ public sealed partial class RetinaNetTrainer : IEstimator<RetinaNetTransformer>
         if (validation != null && !validation.ClassNames.SequenceEqual(train.ClassNames))
             throw new ArgumentException($"The validation set's label keys ({string.Join(", ", validation.ClassNames)}) differ from the training data's ({string.Join(", ", train.ClassNames)}); map both with the same fitted MapValueToKey transformer.");
         channel.Info(MessageSensitivity.None, string.Create(CultureInfo.InvariantCulture,
-            $"training on {train.Examples.Count} images with {train.ObjectCount} objects of {train.ClassNames.Length} classes ({string.Join(", ", train.ClassNames)}); ResNet-{o.Depth} {o.Version}, {o.ImageSize}×{o.ImageSize}, batch {o.BatchSize}, {o.Epochs} epochs, device {device.type}"));
+            $"training on {train.Examples.Count} images with {train.ObjectCount} objects of {train.ClassNames.Length} classes ({string.Join(", ", train.ClassNames)}); {(o.PretrainedBackbone == PretrainedBackbone.None ? $"ResNet-{o.Depth}" : $"pretrained {o.PretrainedBackbone}")} {o.Version}, {o.ImageSize}×{o.ImageSize}, batch {o.BatchSize}, {o.Epochs} epochs, device {device.type}"));
         ReportSkipped(channel, train, "training data");
         if (validation != null) ReportSkipped(channel, validation, "validation set");
         if (train.ClippedBoxes > 0)
@@ -59,7 +59,7 @@ public sealed partial class RetinaNetTrainer : IEstimator<RetinaNetTransformer>
 
         if (o.TuneAnchors)
             o.Anchors = TuneAnchors(o, train, channel);
-        var network = CreateNetwork(o, train.ClassNames.Length);
+        var network = CreateNetwork(o, train.ClassNames.Length, channel);
         try
         {
             network.to(device);
@@ -127,15 +127,29 @@ public sealed partial class RetinaNetTrainer : IEstimator<RetinaNetTransformer>
         return result.Anchors;
     }
 
-    private static RetinaNetNetwork CreateNetwork(Options o, int classCount)
+    private static RetinaNetNetwork CreateNetwork(Options o, int classCount, IChannel channel)
     {
-        bool pretrained = !string.IsNullOrEmpty(o.PretrainedWeightsPath);
+        bool pthFile = !string.IsNullOrEmpty(o.PretrainedWeightsPath);
+        bool packaged = o.PretrainedBackbone == PretrainedBackbone.ResNet18;
+        bool pretrained = pthFile || packaged;
+        Dictionary<string, Tensor>? backbone = null;
+        string? backboneSource = null;
+        if (packaged)
+        {
+            var (model, preprocess) = MLNetResNet18.Locate(o.DnnImageModelsDirectory);
+            backbone = MLNetResNet18.Import(model, preprocess);
+            backboneSource = model;
+            channel.Info(MessageSensitivity.None, $"backbone: ML.NET's ImageNet ResNet-18 ({MLNetResNet18.PackageId}, blocks [{string.Join(", ", MLNetResNet18.StageBlocks)}]) from {model}");
+        }
         using var seeded = WeightInit.Seeded(o.Seed); // independent of TorchSharp's global generator, which other threads may use
         var network = new RetinaNetNetwork(new NetworkConfig(classCount, o.Depth, o.Version,
-            pretrained ? BackboneNorm.FrozenBatchNorm : BackboneNorm.BatchNorm, o.Anchors.AnchorsPerLocation));
+            pretrained ? BackboneNorm.FrozenBatchNorm : BackboneNorm.BatchNorm, o.Anchors.AnchorsPerLocation,
+            packaged ? MLNetResNet18.StageBlocks : null));
         try
         {
-            if (pretrained)
+            if (backbone != null)
+                TorchvisionWeights.Load(network, backbone, backboneSource!, PretrainedWeightsKind.Backbone, keepClassLogitsOnClassCountChange: false);
+            else if (pthFile)
                 TorchvisionWeights.Load(network, o.PretrainedWeightsPath!, PretrainedWeightsKind.Auto, keepClassLogitsOnClassCountChange: true);
             network.Body.SetTrainableStages(o.TrainableBackboneStages ?? (pretrained ? 3 : 5));
             return network;
@@ -144,6 +158,11 @@ public sealed partial class RetinaNetTrainer : IEstimator<RetinaNetTransformer>
         {
             network.Dispose();
             throw;
+        }
+        finally
+        {
+            if (backbone != null)
+                foreach (var t in backbone.Values) t.Dispose();
         }
     }
 
@@ -170,6 +189,12 @@ public sealed partial class RetinaNetTrainer : IEstimator<RetinaNetTransformer>
         Check(o.TopKCandidates >= 1, nameof(o.TopKCandidates), o.TopKCandidates, "at least 1");
         Check(o.MaxDetectionsPerImage >= 1, nameof(o.MaxDetectionsPerImage), o.MaxDetectionsPerImage, "at least 1");
         Check(o.EarlyStoppingPatience >= 0, nameof(o.EarlyStoppingPatience), o.EarlyStoppingPatience, "0 (off) or more");
+        if (o.PretrainedBackbone != PretrainedBackbone.None && !string.IsNullOrEmpty(o.PretrainedWeightsPath))
+            throw new ArgumentException($"RetinaNet options PretrainedBackbone ({o.PretrainedBackbone}) and PretrainedWeightsPath ('{o.PretrainedWeightsPath}') both give backbone weights; set one of them.");
+        if (o.PretrainedBackbone == PretrainedBackbone.ResNet18)
+            o.Depth = 18; // the packaged network is a basic-block ResNet; its [2, 2, 2, 3] layout comes with it
+        else if (o.PretrainedBackbone != PretrainedBackbone.None)
+            throw new ArgumentOutOfRangeException(nameof(o.PretrainedBackbone), o.PretrainedBackbone, "RetinaNet option PretrainedBackbone must be None or ResNet18.");
         ResNetBody.LayerCounts(o.Depth);
         if (o.Anchors is null)
             throw new ArgumentException("Options.Anchors must not be null; use new AnchorOptions() for torchvision's defaults.");

@@ -15,9 +15,13 @@ internal sealed class ResNetBody : nn.Module<Tensor, Tensor[]>
     /// <summary>Channels of C3, C4, C5.</summary>
     public long[] OutChannels { get; }
 
-    public ResNetBody(int depth, BackboneNorm norm) : base(nameof(ResNetBody))
+    /// <param name="depth">18, 34, 50, 101 or 152: the block type (basic below 50) and torchvision's blocks per stage.</param>
+    /// <param name="norm">The normalisation after each convolution.</param>
+    /// <param name="stageBlocks">Blocks per stage when they differ from torchvision's for the depth; null for torchvision's.</param>
+    public ResNetBody(int depth, BackboneNorm norm, int[]? stageBlocks = null) : base(nameof(ResNetBody))
     {
-        var (bottleneck, blocks) = LayerCounts(depth);
+        var (bottleneck, standard) = LayerCounts(depth);
+        var blocks = stageBlocks ?? standard;
         int expansion = bottleneck ? Bottleneck.Expansion : BasicBlock.Expansion;
         long inPlanes = 64;
         conv1 = nn.Conv2d(3, 64, 7, stride: 2, padding: 3, bias: false);

@@ -14,9 +14,21 @@ public enum RetinaNetVersion
 }
 
 /// <summary>What fixes the shape of the network (and so of its state_dict).</summary>
+/// <param name="NumClasses">Object classes (the classification head's outputs per anchor).</param>
+/// <param name="Depth">ResNet depth: the block type and, unless <paramref name="StageBlocks"/> is given, the blocks per stage.</param>
+/// <param name="Version">torchvision's V1 or V2.</param>
+/// <param name="Norm">The backbone's normalisation.</param>
+/// <param name="AnchorsPerLocation">Anchors per feature cell.</param>
+/// <param name="StageBlocks">
+/// Residual blocks in layer1–layer4 when they differ from torchvision's for <paramref name="Depth"/> (ML.NET's ImageNet
+/// ResNet-18 has [2, 2, 2, 3]); null for torchvision's layout.
+/// </param>
 internal sealed record NetworkConfig(int NumClasses, int Depth = 50, RetinaNetVersion Version = RetinaNetVersion.V1,
-    BackboneNorm Norm = BackboneNorm.BatchNorm, int AnchorsPerLocation = 9)
+    BackboneNorm Norm = BackboneNorm.BatchNorm, int AnchorsPerLocation = 9, int[]? StageBlocks = null)
 {
+    /// <summary>Blocks per stage actually built: <see cref="StageBlocks"/> or torchvision's for the depth.</summary>
+    public int[] Blocks => StageBlocks ?? ResNetBody.LayerCounts(Depth).Blocks;
+
     public const long FpnChannels = 256;
 
     /// <summary>Strides of P3–P7 relative to the input.</summary>
@@ -47,6 +59,8 @@ internal sealed record NetworkConfig(int NumClasses, int Depth = 50, RetinaNetVe
         if (AnchorsPerLocation < 1)
             throw new ArgumentOutOfRangeException(nameof(AnchorsPerLocation), AnchorsPerLocation, "At least one anchor per location is needed.");
         ResNetBody.LayerCounts(Depth);
+        if (StageBlocks is { } blocks && (blocks.Length != 4 || blocks.Any(b => b < 1)))
+            throw new ArgumentException($"A ResNet has 4 stages of at least one block each; got [{string.Join(", ", blocks)}].", nameof(StageBlocks));
     }
 }
 
@@ -64,7 +78,7 @@ internal sealed class BackboneWithFpn : nn.Module<Tensor, Tensor[]>
 
     public BackboneWithFpn(NetworkConfig config) : base(nameof(BackboneWithFpn))
     {
-        body = new ResNetBody(config.Depth, config.Norm);
+        body = new ResNetBody(config.Depth, config.Norm, config.StageBlocks);
         fpn = new FeaturePyramidNetwork(body.OutChannels, NetworkConfig.FpnChannels,
             config.Version == RetinaNetVersion.V1 ? ExtraLevelsSource.P5 : ExtraLevelsSource.C5);
         RegisterComponents();

@@ -142,7 +142,8 @@ internal sealed class RetinaNetOnnxExporter
         const string p = "backbone.body.";
         x = Relu(ConvBn(x, p + "conv1", p + "bn1", 2, 3));
         x = _g.Node("MaxPool", new[] { x }, ("kernel_shape", new long[] { 3, 3 }), ("strides", new long[] { 2, 2 }), ("pads", new long[] { 1, 1, 1, 1 }));
-        var (bottleneck, blocks) = ResNetBody.LayerCounts(_config.Depth);
+        var bottleneck = ResNetBody.LayerCounts(_config.Depth).Bottleneck;
+        var blocks = _config.Blocks;
         var outputs = new string[4];
         for (int layer = 0; layer < 4; layer++)
         {

@@ -68,7 +68,7 @@ internal sealed class TrainingLoop
         var stepClock = new Stopwatch(); // training steps only, for images/s
         int startEpoch = 1, startStep = 0, startImages = 0;
         double resumedLoss = 0;
-        var settings = new CheckpointSettings(o.Depth, o.Version.ToString(), o.ImageSize, o.BatchSize, o.Seed, train.ClassNames.Length,
+        var settings = new CheckpointSettings(o.Depth, o.PretrainedBackbone.ToString(), o.Version.ToString(), o.ImageSize, o.BatchSize, o.Seed, train.ClassNames.Length,
             o.Anchors.AnchorsPerLocation, train.Examples.Count, o.Optimizer.ToString());
         FileDigest? bestFile = null;
         try

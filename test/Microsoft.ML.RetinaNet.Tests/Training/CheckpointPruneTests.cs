@@ -16,7 +16,7 @@ public sealed class CheckpointPruneTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static readonly CheckpointSettings Settings = new(18, "V1", 64, 2, 3, 3, 9, 8, "AdamW");
+    private static readonly CheckpointSettings Settings = new(18, "None", "V1", 64, 2, 3, 3, 9, 8, "AdamW");
 
     private FileDigest Touch(string name)
     {
