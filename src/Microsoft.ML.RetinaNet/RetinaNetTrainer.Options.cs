@@ -88,7 +88,8 @@ public sealed partial class RetinaNetTrainer
 
         /// <summary>
         /// Folder that holds ML.NET's DNN image models (<c>ResNet18Onnx/ResNet18.onnx</c>, <c>ResNetPrepOnnx/ResNetPreprocess.onnx</c>),
-        /// as ML.NET's <c>DnnImageModelSelector</c> takes it. Default null: <c>DnnImageModels</c> beside the application.
+        /// as ML.NET's <c>DnnImageModelSelector</c> takes it. Default null: <c>DnnImageModels</c> beside the application, then the
+        /// package's folder in the NuGet cache (where a notebook's <c>#r "nuget: …"</c> puts it).
         /// </summary>
         public string? DnnImageModelsDirectory { get; set; }
 

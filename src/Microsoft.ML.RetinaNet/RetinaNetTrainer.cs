@@ -127,7 +127,7 @@ public sealed partial class RetinaNetTrainer : IEstimator<RetinaNetTransformer>
         return result.Anchors;
     }
 
-    private static RetinaNetNetwork CreateNetwork(Options o, int classCount, IChannel channel)
+    internal static RetinaNetNetwork CreateNetwork(Options o, int classCount, IChannel channel)
     {
         bool pthFile = !string.IsNullOrEmpty(o.PretrainedWeightsPath);
         bool packaged = o.PretrainedBackbone == PretrainedBackbone.ResNet18;

@@ -87,9 +87,14 @@ internal sealed class CocoEvaluator
         stats[10] = MeanRecall(recall, 2, 2);
         stats[11] = MeanRecall(recall, 3, 2);
         var perClass = new Dictionary<string, double>();
+        var perClass50 = new Dictionary<string, double>();
         for (int k = 0; k < K; k++)
-            perClass[k < classNames.Count ? classNames[k] : k.ToString(System.Globalization.CultureInfo.InvariantCulture)] = MeanPrecision(precision, null, 0, 2, k);
-        return new DetectionMetrics(stats, perClass, _images.Count, _images.Sum(i => i.GtLabels.Length), _images.Sum(i => i.DtLabels.Length));
+        {
+            string name = k < classNames.Count ? classNames[k] : k.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            perClass[name] = MeanPrecision(precision, null, 0, 2, k);
+            perClass50[name] = MeanPrecision(precision, 0, 0, 2, k);
+        }
+        return new DetectionMetrics(stats, perClass, perClass50, _images.Count, _images.Sum(i => i.GtLabels.Length), _images.Sum(i => i.DtLabels.Length));
     }
 
     private static ImageEval? EvaluateImage(ImageRecord image, int k, (double Low, double High) area)

@@ -9,7 +9,7 @@ namespace Microsoft.ML.RetinaNet.Evaluation;
 /// </summary>
 public sealed class DetectionMetrics
 {
-    internal DetectionMetrics(double[] stats, IReadOnlyDictionary<string, double> perClass, int images, int groundTruth, int detections)
+    internal DetectionMetrics(double[] stats, IReadOnlyDictionary<string, double> perClass, IReadOnlyDictionary<string, double> perClass50, int images, int groundTruth, int detections)
     {
         MeanAveragePrecision = stats[0];
         AveragePrecision50 = stats[1];
@@ -24,6 +24,7 @@ public sealed class DetectionMetrics
         AverageRecallMedium = stats[10];
         AverageRecallLarge = stats[11];
         PerClassAveragePrecision = perClass;
+        PerClassAveragePrecision50 = perClass50;
         ImageCount = images;
         GroundTruthCount = groundTruth;
         DetectionCount = detections;
@@ -55,6 +56,8 @@ public sealed class DetectionMetrics
     public double AverageRecallLarge { get; }
     /// <summary>AP@[.50:.95] of each class by name; −1 for a class without ground truth.</summary>
     public IReadOnlyDictionary<string, double> PerClassAveragePrecision { get; }
+    /// <summary>AP at IoU 0.50 of each class by name (all areas, 100 detections); −1 for a class without ground truth.</summary>
+    public IReadOnlyDictionary<string, double> PerClassAveragePrecision50 { get; }
     /// <summary>Images evaluated.</summary>
     public int ImageCount { get; }
     /// <summary>Ground-truth objects.</summary>
@@ -62,7 +65,7 @@ public sealed class DetectionMetrics
     /// <summary>Detections considered.</summary>
     public int DetectionCount { get; }
 
-    /// <summary>The metrics as a Markdown table, in the order pycocotools prints them, then AP per class.</summary>
+    /// <summary>The metrics as a Markdown table, in the order pycocotools prints them, then AP@[.50:.95] and AP50 per class.</summary>
     public string ToMarkdown()
     {
         var s = new StringBuilder();
@@ -80,9 +83,10 @@ public sealed class DetectionMetrics
         Row("AR @[IoU=0.50:0.95, area=small, maxDets=100]", AverageRecallSmall);
         Row("AR @[IoU=0.50:0.95, area=medium, maxDets=100]", AverageRecallMedium);
         Row("AR @[IoU=0.50:0.95, area=large, maxDets=100]", AverageRecallLarge);
-        s.AppendLine().AppendLine("| class | AP @[.50:.95] |").AppendLine("|---|---|");
+        s.AppendLine().AppendLine("| class | AP @[.50:.95] | AP50 |").AppendLine("|---|---|---|");
+        static string Cell(double ap) => ap < 0 ? "no ground truth" : ap.ToString("0.000", CultureInfo.InvariantCulture);
         foreach (var (name, ap) in PerClassAveragePrecision)
-            s.AppendLine(CultureInfo.InvariantCulture, $"| {name} | {(ap < 0 ? "no ground truth" : ap.ToString("0.000", CultureInfo.InvariantCulture))} |");
+            s.AppendLine(CultureInfo.InvariantCulture, $"| {name} | {Cell(ap)} | {Cell(PerClassAveragePrecision50.GetValueOrDefault(name, -1))} |");
         return s.ToString();
     }
 }

@@ -45,22 +45,41 @@ internal static class MLNetResNet18
     /// <summary>Blocks per stage of this network.</summary>
     public static readonly int[] StageBlocks = { 2, 2, 2, 3 };
 
-    /// <summary>The network's graph and the preprocessing graph, in <paramref name="modelsDirectory"/> or the application's DnnImageModels folder.</summary>
+    /// <summary>
+    /// The network's graph and the preprocessing graph: in <paramref name="modelsDirectory"/> when given; otherwise in the
+    /// application's DnnImageModels folder (where the package's build props copy them), then in the package's folder in the
+    /// NuGet cache (<c>NUGET_PACKAGES</c> or ~/.nuget/packages), which is where a notebook's <c>#r "nuget: …"</c> leaves them.
+    /// </summary>
     public static (string Model, string Preprocess) Locate(string? modelsDirectory)
     {
-        string directory = modelsDirectory ?? Path.Combine(AppContext.BaseDirectory, DefaultModelsFolder);
-        string model = Path.Combine(directory, "ResNet18Onnx", "ResNet18.onnx");
-        string preprocess = Path.Combine(directory, "ResNetPrepOnnx", "ResNetPreprocess.onnx");
-        foreach (var file in new[] { model, preprocess })
+        var candidates = modelsDirectory != null ? new[] { modelsDirectory } : DefaultDirectories();
+        foreach (var directory in candidates)
         {
-            if (!File.Exists(file))
-                throw new FileNotFoundException(
-                    $"The pretrained ResNet-18 backbone needs '{file}', which is not there. It comes with ML.NET's package {PackageId}: " +
-                    $"'dotnet add package {PackageId} --version {PackageVersion}' copies its DnnImageModels folder into the build output. " +
-                    "Otherwise set DnnImageModelsDirectory (CLI --dnn-image-models-directory) to the folder that holds ResNet18Onnx/ResNet18.onnx and ResNetPrepOnnx/ResNetPreprocess.onnx.",
-                    file);
+            var (model, preprocess) = Files(directory);
+            if (File.Exists(model) && File.Exists(preprocess))
+                return (model, preprocess);
         }
-        return (model, preprocess);
+        var missing = candidates.Select(d => Files(d)).Select(f => File.Exists(f.Model) ? f.Preprocess : f.Model).ToList();
+        throw new FileNotFoundException(
+            $"The pretrained ResNet-18 backbone needs ML.NET's package {PackageId}, whose files are not there: looked for {string.Join(" and ", missing.Select(m => $"'{m}'"))}. " +
+            $"Add the package ('dotnet add package {PackageId} --version {PackageVersion}', or '#r \"nuget: {PackageId}, {PackageVersion}\"' in a notebook); its build copies " +
+            $"the DnnImageModels folder into the output. Or set DnnImageModelsDirectory (CLI --dnn-image-models-directory) to the folder that holds ResNet18Onnx/ResNet18.onnx and ResNetPrepOnnx/ResNetPreprocess.onnx.",
+            missing[0]);
+    }
+
+    private static (string Model, string Preprocess) Files(string directory) =>
+        (Path.Combine(directory, "ResNet18Onnx", "ResNet18.onnx"), Path.Combine(directory, "ResNetPrepOnnx", "ResNetPreprocess.onnx"));
+
+    private static string[] DefaultDirectories()
+    {
+        string packages = Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } configured
+            ? configured
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+        return new[]
+        {
+            Path.Combine(AppContext.BaseDirectory, DefaultModelsFolder),
+            Path.Combine(packages, PackageId.ToLowerInvariant(), PackageVersion, "tools", DefaultModelsFolder),
+        };
     }
 
     /// <summary>Imports the network as a torchvision-layout state_dict (CPU float32 tensors) with the input convention folded in.</summary>

@@ -92,6 +92,24 @@ public class CocoEvaluatorTests
     }
 
     [Fact]
+    public void PerClassAp50CountsOnlyTheFirstThreshold()
+    {
+        // class a: detection [0,0,60,50] on [0,0,50,50], IoU 0.833: AP50 1, AP@[.50:.95] 7/10 (matches at 0.50..0.80).
+        // class b: one object, a false positive above the true positive: 0.5 at every threshold.
+        var e = new CocoEvaluator(3);
+        e.Add(Box(0, 0, 50, 50).Concat(Box(100, 100, 150, 150)).ToArray(), new[] { 0, 1 }, null,
+              Box(0, 0, 60, 50).Concat(Box(300, 300, 350, 350)).Concat(Box(100, 100, 150, 150)).ToArray(), new[] { 0.9f, 0.8f, 0.7f }, new[] { 0, 1, 1 });
+        var m = e.Evaluate(Names);
+        Assert.Equal(1.0, m.PerClassAveragePrecision50["a"], 12);
+        Assert.Equal(0.7, m.PerClassAveragePrecision["a"], 12);
+        Assert.Equal(0.5, m.PerClassAveragePrecision50["b"], 12);
+        Assert.Equal(0.5, m.PerClassAveragePrecision["b"], 12);
+        Assert.Equal(-1.0, m.PerClassAveragePrecision50["c"]);
+        Assert.Equal((1.0 + 0.5) / 2, m.AveragePrecision50, 12);
+        Assert.Contains("| a | 0.700 | 1.000 |", m.ToMarkdown());
+    }
+
+    [Fact]
     public void IouDecidesWhichThresholdsCount()
     {
         // detection [0,0,60,50] on object [0,0,50,50]: IoU 2500/3000 = 0.833 -> a match at 0.50..0.80 (7 of 10 thresholds)

@@ -7,6 +7,7 @@ using Microsoft.ML.RetinaNet.Modeling;
 using Microsoft.ML.RetinaNet.Onnx;
 using Microsoft.ML.RetinaNet.Scoring;
 using Microsoft.ML.RetinaNet.Tests.Parity;
+using Microsoft.ML.RetinaNet.Weights;
 using Xunit;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
@@ -53,12 +54,13 @@ public class OnnxExportTests
     }
 
     [Theory]
-    [InlineData(18, RetinaNetVersion.V1)]
-    [InlineData(18, RetinaNetVersion.V2)]
-    public void OnnxRuntimeGivesTheEagerDetections(int depth, RetinaNetVersion version)
+    [InlineData(18, RetinaNetVersion.V1, false)]
+    [InlineData(18, RetinaNetVersion.V2, false)]
+    [InlineData(18, RetinaNetVersion.V1, true)] // ML.NET's ImageNet ResNet-18 layout, [2, 2, 2, 3] blocks
+    public void OnnxRuntimeGivesTheEagerDetections(int depth, RetinaNetVersion version, bool mlnetLayout)
     {
         using var scope = NewDisposeScope();
-        var network = new RetinaNetNetwork(new NetworkConfig(3, depth, version));
+        var network = new RetinaNetNetwork(new NetworkConfig(3, depth, version, StageBlocks: mlnetLayout ? MLNetResNet18.StageBlocks : null));
         DeterministicWeights.Apply(network);
         using var model = new DetectorModel(network, new AnchorOptions(), new PostProcessSettings(), Canvas, new[] { "a", "b", "c" }, CPU);
         var images = Images();
@@ -83,14 +85,30 @@ public class OnnxExportTests
             Assert.True(eager[n].Scores.Length > 10, "the deterministic weights should give detections");
             Assert.Equal(eager[n].Scores.Length, (int)count[n]);
             double boxError = 0, scoreError = 0;
+            int swaps = 0;
+            var order = Enumerable.Range(0, (int)count[n]).ToArray(); // ONNX index of eager detection d
+            for (int d = 0; d + 1 < count[n]; d++)
+            {
+                // Two detections whose scores are closer than the float32 error of the two paths may come out in either
+                // order (with the [2, 2, 2, 3] layout two scores 2.3e-7 apart swapped); accept exactly such a swap.
+                if (eager[n].Keys[d] - 1 != (uint)labels[n, d] && eager[n].Keys[d] - 1 == (uint)labels[n, d + 1] && eager[n].Keys[d + 1] - 1 == (uint)labels[n, d]
+                    && Math.Abs(eager[n].Scores[d] - eager[n].Scores[d + 1]) <= 1e-5)
+                {
+                    (order[d], order[d + 1]) = (d + 1, d);
+                    swaps++;
+                    d++;
+                }
+            }
             for (int d = 0; d < count[n]; d++)
             {
-                Assert.Equal(eager[n].Keys[d] - 1, (uint)labels[n, d]);
-                scoreError = Math.Max(scoreError, Math.Abs(eager[n].Scores[d] - scores[n, d]));
+                int o = order[d];
+                Assert.True(eager[n].Keys[d] - 1 == (uint)labels[n, o], $"image {n} detection {d}: label {eager[n].Keys[d] - 1} vs {labels[n, o]}");
+                scoreError = Math.Max(scoreError, Math.Abs(eager[n].Scores[d] - scores[n, o]));
                 for (int c = 0; c < 4; c++)
-                    boxError = Math.Max(boxError, Math.Abs(eager[n].Boxes[4 * d + c] - boxes[n, d, c]) / Math.Max(1, Math.Abs(eager[n].Boxes[4 * d + c])));
+                    boxError = Math.Max(boxError, Math.Abs(eager[n].Boxes[4 * d + c] - boxes[n, o, c]) / Math.Max(1, Math.Abs(eager[n].Boxes[4 * d + c])));
             }
-            _output.WriteLine($"image {n}: {count[n]} detections, box relative error {boxError:E2}, score error {scoreError:E2}");
+            Assert.True(swaps <= 2, $"{swaps} near-tie swaps");
+            _output.WriteLine($"image {n}: {count[n]} detections ({swaps} near-tie swaps), box relative error {boxError:E2}, score error {scoreError:E2}");
             Assert.True(boxError <= 1e-3, $"box error {boxError}");
             Assert.True(scoreError <= 1e-4, $"score error {scoreError}");
             if (count[n] < scores.Dimensions[1])
