@@ -1,5 +1,5 @@
 // An experiment in the AutoML manner (Microsoft.ML.AutoML is not needed): train a few option sets — anchors, image size,
-// learning rate — on the same data and print them ranked by validation AP50.
+// learning rate, a pretrained backbone — on the same data and print them ranked by validation AP50.
 // Run: dotnet run --project examples/Experiment -c Release
 using System.Diagnostics;
 using Microsoft.ML;
@@ -22,6 +22,9 @@ var trials = new (string Name, Action<RetinaNetTrainer.Options> Set)[]
     ("tuned anchors", o => o.TuneAnchors = true),
     ("96 px", o => o.ImageSize = 96),
     ("lr 1e-3", o => o.LearningRate = 1e-3),
+    // fine-tuning from ML.NET's ImageNet ResNet-18 (package Microsoft.ML.DnnImageFeaturizer.ResNet18)
+    ("pretrained ResNet-18", o => o.PretrainedBackbone = PretrainedBackbone.ResNet18),
+    ("pretrained ResNet-18, tuned anchors", o => { o.PretrainedBackbone = PretrainedBackbone.ResNet18; o.TuneAnchors = true; }),
 };
 var results = new List<(string Name, double Ap50, double Map, double Seconds)>();
 foreach (var (name, set) in trials)

@@ -15,10 +15,10 @@ mlContext.Log += (_, e) => { if (e.Source.StartsWith("RetinaNetTrainer") && e.Ra
 // Flat arguments, with the column names of ML.NET's ObjectDetection trainer (run with --flat) ...
 RetinaNetTrainer trainer = args.Contains("--flat")
     ? mlContext.MulticlassClassification.Trainers.RetinaNet(maxEpoch: 20, depth: 18, imageSize: 128, batchSize: 4)
-    // ... or every option.
+    // ... or every option, here fine-tuning from ML.NET's ImageNet ResNet-18 (package Microsoft.ML.DnnImageFeaturizer.ResNet18).
     : mlContext.MulticlassClassification.Trainers.RetinaNet(new RetinaNetTrainer.Options
     {
-        Depth = 18, ImageSize = 128, BatchSize = 4, Epochs = 20,
+        PretrainedBackbone = PretrainedBackbone.ResNet18, ImageSize = 128, BatchSize = 4, Epochs = 20,
         Optimizer = RetinaNetOptimizer.AdamW, LearningRate = 5e-4, WarmupSteps = 10, Schedule = LearningRateSchedule.Cosine,
     });
 

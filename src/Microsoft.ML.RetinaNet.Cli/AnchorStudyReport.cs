@@ -4,7 +4,7 @@ using System.Text;
 namespace Microsoft.ML.RetinaNet.Cli;
 
 /// <summary>The anchor study's results and their Markdown report (docs/anchor-study.md).</summary>
-internal sealed record StudyReport(IReadOnlyList<StudyAnchors> AnchorSets, IReadOnlyList<StudyRun> Runs, IReadOnlyList<string> Classes,
+internal sealed record StudyReport(IReadOnlyList<StudyAnchors> AnchorSets, IReadOnlyList<(int Size, AnchorTuning.AnchorTuningResult Tuning)> Sizes, IReadOnlyList<StudyRun> Runs, IReadOnlyList<string> Classes,
     RetinaNetTrainer.Options Budget, int TrainImages, int TestImages, double ObjectScale, int Seeds, string Arguments, DateTime Started, TimeSpan Elapsed)
 {
     /// <summary>The runs of one configuration.</summary>
@@ -46,6 +46,23 @@ internal sealed record StudyReport(IReadOnlyList<StudyAnchors> AnchorSets, IRead
         foreach (var a in AnchorSets)
             s.AppendLine(string.Create(CultureInfo.InvariantCulture, $"| {a.Name}: scales [{string.Join(", ", a.Anchors.Scales.Select(x => x.ToString("0.###", CultureInfo.InvariantCulture)))}], ratios [{string.Join(", ", a.Anchors.Ratios.Select(x => x.ToString("0.###", CultureInfo.InvariantCulture)))}] | {a.Anchors.AnchorsPerLocation} | {a.Coverage.CoveredFraction:P1} | {a.Coverage.MeanPositives:F2} | {a.Coverage.MeanBestIou:F3} | ") +
                 string.Join(" | ", Classes.Select(c => a.Coverage.PerClass[c].ToString("P1", CultureInfo.InvariantCulture))) + " |");
+        s.AppendLine();
+
+        s.AppendLine("### Coverage at other image sizes").AppendLine();
+        s.AppendLine("The same scenes rendered at other sizes (objects scale with the image; strides stay 8–128), anchors tuned again at each size; covered at IoU 0.5 (at 0.4 in brackets):").AppendLine();
+        s.AppendLine("| image size | pole width (mean px) | " + string.Join(" | ", AnchorSets.Select(a => $"{a.Name}: all")) + " | " + string.Join(" | ", AnchorSets.Select(a => $"{a.Name}: pole")) + " | " + string.Join(" | ", AnchorSets.Select(a => $"{a.Name}: ski")) + " |");
+        s.AppendLine("|---|---|" + string.Concat(Enumerable.Repeat("---|", 3 * AnchorSets.Count)));
+        foreach (var (size, t) in Sizes)
+        {
+            var coverages = new[] { t.BaseCoverage, t.MethodCoverage, t.Coverage };
+            int pole = t.Boxes.ClassNames.ToList().IndexOf("pole");
+            double poleWidth = pole < 0 ? double.NaN : Enumerable.Range(0, t.Boxes.Count).Where(i => t.Boxes.Labels[i] == pole).Average(i => t.Boxes.Boxes[4 * i + 2] - t.Boxes.Boxes[4 * i]);
+            string Cell(AnchorTuning.AnchorCoverage c, string? cls) => cls is null
+                ? c.CoveredFraction.ToString("P0", CultureInfo.InvariantCulture) + " (" + c.CoveredFractionAt40.ToString("P0", CultureInfo.InvariantCulture) + ")"
+                : c.PerClass.TryGetValue(cls, out var v) ? v.ToString("P0", CultureInfo.InvariantCulture) : "—";
+            s.AppendLine($"| {size} | {poleWidth.ToString("0.0", CultureInfo.InvariantCulture)} | " + string.Join(" | ", coverages.Select(c => Cell(c, null))) + " | "
+                + string.Join(" | ", coverages.Select(c => Cell(c, "pole"))) + " | " + string.Join(" | ", coverages.Select(c => Cell(c, "ski"))) + " |");
+        }
         s.AppendLine();
 
         s.AppendLine($"## Test metrics, mean ± sd over {Seeds} seeds").AppendLine();

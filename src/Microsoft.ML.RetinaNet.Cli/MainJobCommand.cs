@@ -9,8 +9,8 @@ using Microsoft.ML.RetinaNet.Datasets;
 namespace Microsoft.ML.RetinaNet.Cli;
 
 /// <summary>
-/// The main job: generate the ski-scene dataset, tune anchors on it, train a CPU-sized RetinaNet (ResNet-18) with
-/// validation, evaluate on the test split, and write a report folder: metrics (Markdown, JSON), the anchor report and
+/// The main job: generate the ski-scene dataset, tune anchors on it, fine-tune a CPU-sized RetinaNet from ML.NET's
+/// ImageNet ResNet-18 (package Microsoft.ML.DnnImageFeaturizer.ResNet18) with validation, evaluate on the test split, and write a report folder: metrics (Markdown, JSON), the anchor report and
 /// picture, the loss/mAP curve, prediction pictures, model.zip and model.onnx. Ctrl+C stops between two steps and keeps
 /// the last epoch's checkpoint.
 /// </summary>
@@ -19,8 +19,11 @@ internal static class MainJobCommand
     /// <summary>The job's training settings; every one can be changed with its flag.</summary>
     public static RetinaNetTrainer.Options Defaults => new()
     {
-        Depth = 18, ImageSize = 256, Epochs = 6, BatchSize = 4, Optimizer = RetinaNetOptimizer.AdamW, LearningRate = 1e-3,
-        Schedule = LearningRateSchedule.Cosine, WarmupSteps = 30, LogEveryNSteps = 10,
+        // 384²: a slalom pole is 5.4 px wide (256² left it 3.6 px, below P3's stride of 8 twice over); 3 epochs fit in
+        // 10 minutes on 2 cores. AdamW 5e-4: 1e-3 (and SGD 0.01) made the first epoch's loss spike and validation AP50
+        // fall to 0.06 (0.00) after one epoch, against 0.20 at 5e-4.
+        PretrainedBackbone = PretrainedBackbone.ResNet18, ImageSize = 384, Epochs = 3, BatchSize = 4, Optimizer = RetinaNetOptimizer.AdamW,
+        LearningRate = 5e-4, Schedule = LearningRateSchedule.Cosine, WarmupSteps = 30, LogEveryNSteps = 10,
     };
 
     public static System.CommandLine.Command Create()
