@@ -2,9 +2,11 @@ namespace Microsoft.ML.RetinaNet;
 
 /// <summary>
 /// The four anchor hyper-parameters. At pyramid level l (P3–P7) the anchors are centred on
-/// (x·stride_l, y·stride_l) for every feature-map cell, with, for each ratio r (height / width) and each
+/// (x·stride_x, y·stride_y) for every feature-map cell, with, for each ratio r (height / width) and each
 /// scale s, size S = <see cref="Sizes"/>[l] × s (rounded down when <see cref="RoundSizesDown"/>),
-/// width S/√r and height S·√r. Defaults are torchvision's: 9 anchors per location, 49 104 at 512×512.
+/// width S/√r and height S·√r. The spacing is torchvision's: input size // feature-map size on each axis, which is
+/// <see cref="Strides"/> when the input size is a multiple of 128 and differs at P6/P7 otherwise (60/120 at 480²).
+/// Defaults are torchvision's: 9 anchors per location, 49 104 at 512×512.
 /// </summary>
 public sealed class AnchorOptions
 {
@@ -14,7 +16,10 @@ public sealed class AnchorOptions
     /// <summary>Base size in pixels for P3–P7. Default 32, 64, 128, 256, 512.</summary>
     public float[] Sizes { get; set; } = { 32, 64, 128, 256, 512 };
 
-    /// <summary>Distance in pixels between anchor centres on P3–P7. Default 8, 16, 32, 64, 128 (the network's strides).</summary>
+    /// <summary>
+    /// The network's nominal strides of P3–P7, which must be 8, 16, 32, 64, 128. Anchor centres are spaced as torchvision
+    /// spaces them, input size // feature-map size per axis: these values at sizes that are multiples of 128.
+    /// </summary>
     public int[] Strides { get; set; } = { 8, 16, 32, 64, 128 };
 
     /// <summary>Multipliers of the base size. Default 2^0, 2^(1/3), 2^(2/3).</summary>

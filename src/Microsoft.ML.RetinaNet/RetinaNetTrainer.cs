@@ -150,7 +150,8 @@ public sealed partial class RetinaNetTrainer : IEstimator<RetinaNetTransformer>
             if (backbone != null)
                 TorchvisionWeights.Load(network, backbone, backboneSource!, PretrainedWeightsKind.Backbone, keepClassLogitsOnClassCountChange: false);
             else if (pthFile)
-                TorchvisionWeights.Load(network, o.PretrainedWeightsPath!, PretrainedWeightsKind.Auto, keepClassLogitsOnClassCountChange: true);
+                TorchvisionWeights.Load(network, o.PretrainedWeightsPath!, PretrainedWeightsKind.Auto, keepClassLogitsOnClassCountChange: true,
+                    warn: message => channel.Warning(MessageSensitivity.None, message));
             network.Body.SetTrainableStages(o.TrainableBackboneStages ?? (pretrained ? 3 : 5));
             return network;
         }

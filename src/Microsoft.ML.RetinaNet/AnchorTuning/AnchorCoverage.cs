@@ -77,12 +77,14 @@ public sealed class AnchorCoverage
     {
         anchors.Validate();
         var levels = NetworkConfig.LevelSizes(canvasSize, canvasSize);
+        // anchors sit where training puts them: torchvision's spacing canvas // feature size (square canvas: one per level)
+        var strides = AnchorGenerator.Strides(levels, (canvasSize, canvasSize));
         var shapeList = new List<Shape>();
         for (int l = 0; l < AnchorOptions.LevelCount; l++)
         {
             var b = AnchorShapes.BaseAnchors(anchors, l);
             for (int k = 0; k < b.Length; k += 4)
-                shapeList.Add(new Shape(b[k], b[k + 1], b[k + 2], b[k + 3], anchors.Strides[l], levels[l].Height, levels[l].Width));
+                shapeList.Add(new Shape(b[k], b[k + 1], b[k + 2], b[k + 3], (int)strides[l].X, levels[l].Height, levels[l].Width));
         }
         var shapes = shapeList.ToArray();
         var best = new double[boxes.Count];

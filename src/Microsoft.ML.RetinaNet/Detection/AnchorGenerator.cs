@@ -5,7 +5,9 @@ namespace Microsoft.ML.RetinaNet.Detection;
 /// <summary>
 /// Anchors for every cell of P3–P7, in the order the heads emit predictions (level, row, column, anchor),
 /// computed as torchvision's <c>AnchorGenerator</c>: ratio-major base anchors rounded to whole pixels,
-/// centred on the top-left corner of each cell. Results are cached per feature-map layout.
+/// centred on the top-left corner of each cell. The cell spacing on each axis is torchvision's
+/// <c>image_size // feature_size</c> (<see cref="Strides"/>), which equals the nominal 8…128 only when the input size is a
+/// multiple of 128 (at 480² P6/P7 sit every 60/120 pixels). Results are cached per input and feature-map layout.
 /// </summary>
 internal sealed class AnchorGenerator : IDisposable
 {
@@ -28,12 +30,20 @@ internal sealed class AnchorGenerator : IDisposable
     /// <summary>(A, 4) anchors centred on the origin for one level: for each ratio, for each scale.</summary>
     private Tensor BaseAnchors(int level) => tensor(AnchorShapes.BaseAnchors(_options, level), new long[] { _options.AnchorsPerLocation, 4 });
 
-    /// <summary>(ΣHWA, 4) anchors for feature maps of the given sizes, on <paramref name="device"/>.</summary>
-    public Tensor Generate((long Height, long Width)[] levelSizes, Device device)
+    /// <summary>
+    /// torchvision's anchor spacing per level and axis: the (padded) input's height and width divided, rounding down, by
+    /// the feature map's.
+    /// </summary>
+    public static (long Y, long X)[] Strides((long Height, long Width)[] levelSizes, (long Height, long Width) imageSize) =>
+        levelSizes.Select(s => (imageSize.Height / s.Height, imageSize.Width / s.Width)).ToArray();
+
+    /// <summary>(ΣHWA, 4) anchors for an input of <paramref name="imageSize"/> (the batch tensor's H, W) and feature maps of the given sizes, on <paramref name="device"/>.</summary>
+    public Tensor Generate((long Height, long Width)[] levelSizes, (long Height, long Width) imageSize, Device device)
     {
         if (levelSizes.Length != AnchorOptions.LevelCount)
             throw new ArgumentException($"Expected {AnchorOptions.LevelCount} feature levels, got {levelSizes.Length}.", nameof(levelSizes));
-        string key = device + ":" + string.Join(",", levelSizes.Select(s => $"{s.Height}x{s.Width}"));
+        var strides = Strides(levelSizes, imageSize);
+        string key = device + ":" + imageSize.Height + "x" + imageSize.Width + ":" + string.Join(",", levelSizes.Select(s => $"{s.Height}x{s.Width}"));
         lock (_cache)
         {
             if (_cache.TryGetValue(key, out var cached))
@@ -43,9 +53,8 @@ internal sealed class AnchorGenerator : IDisposable
             for (int l = 0; l < levelSizes.Length; l++)
             {
                 var (h, w) = levelSizes[l];
-                long stride = _options.Strides[l];
-                var shiftsX = arange(0, w, dtype: ScalarType.Int64) * stride;
-                var shiftsY = arange(0, h, dtype: ScalarType.Int64) * stride;
+                var shiftsX = arange(0, w, dtype: ScalarType.Int64) * strides[l].X;
+                var shiftsY = arange(0, h, dtype: ScalarType.Int64) * strides[l].Y;
                 var grid = meshgrid(new[] { shiftsY, shiftsX }, indexing: "ij");
                 var sy = grid[0].reshape(-1);
                 var sx = grid[1].reshape(-1);

@@ -237,7 +237,7 @@ internal sealed class RetinaNetOnnxExporter
     private void PostProcess(string[] logits, string[] deltas, long[] anchorsPerLevel, int numClasses)
     {
         var settings = _model.PostProcessing;
-        var anchors = _model.Anchors.Generate(NetworkConfig.LevelSizes(_model.CanvasSize, _model.CanvasSize), CPU);
+        var anchors = _model.Anchors.Generate(NetworkConfig.LevelSizes(_model.CanvasSize, _model.CanvasSize), (_model.CanvasSize, _model.CanvasSize), CPU);
         var geometry = Geometry();
         var boxes = new List<string>();
         var scores = new List<string>();

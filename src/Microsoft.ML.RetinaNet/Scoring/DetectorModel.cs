@@ -58,7 +58,7 @@ internal sealed class DetectorModel : IDisposable
             using var noGrad = no_grad();
             Network.eval();
             var output = Network.call(canvas.to(Device));
-            var anchors = Anchors.Generate(output.LevelSizes, Device);
+            var anchors = Anchors.Generate(output.LevelSizes, (canvas.shape[2], canvas.shape[3]), Device);
             var regions = images.Select(x => x.Letterbox.Region).ToArray();
             detections = PostProcessor.Run(output.ClassLogits, output.BoxRegression, anchors, Anchors.CountsPerLevel(output.LevelSizes), regions);
         }

@@ -40,7 +40,7 @@ internal sealed class TrainingStep
         _network.train();
         _optimizer.zero_grad();
         var output = _network.call(batch.Images);
-        var anchors = _anchors.Generate(output.LevelSizes, batch.Images.device);
+        var anchors = _anchors.Generate(output.LevelSizes, (batch.Images.shape[2], batch.Images.shape[3]), batch.Images.device);
         var (cls, box) = _loss.Compute(output.ClassLogits, output.BoxRegression, anchors, batch.Targets);
         var total = cls + box;
         total.backward();

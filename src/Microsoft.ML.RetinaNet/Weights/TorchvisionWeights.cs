@@ -59,12 +59,13 @@ internal static class TorchvisionWeights
     /// a RetinaNet file trained for another number of classes loads everything but <c>cls_logits</c>, which keeps its
     /// initialisation (fine-tuning COCO weights to new classes).
     /// </summary>
-    public static void Load(RetinaNetNetwork network, string path, PretrainedWeightsKind kind = PretrainedWeightsKind.Auto, bool keepClassLogitsOnClassCountChange = false)
+    public static void Load(RetinaNetNetwork network, string path, PretrainedWeightsKind kind = PretrainedWeightsKind.Auto, bool keepClassLogitsOnClassCountChange = false,
+        Action<string>? warn = null)
     {
         var source = Read(path);
         try
         {
-            Load(network, source, path, kind, keepClassLogitsOnClassCountChange);
+            Load(network, source, path, kind, keepClassLogitsOnClassCountChange, warn);
         }
         finally
         {
@@ -72,7 +73,8 @@ internal static class TorchvisionWeights
         }
     }
 
-    internal static void Load(RetinaNetNetwork network, Dictionary<string, Tensor> source, string path, PretrainedWeightsKind kind, bool keepClassLogitsOnClassCountChange)
+    internal static void Load(RetinaNetNetwork network, Dictionary<string, Tensor> source, string path, PretrainedWeightsKind kind, bool keepClassLogitsOnClassCountChange,
+        Action<string>? warn = null)
     {
         if (kind == PretrainedWeightsKind.Auto)
             kind = Detect(source, path);
@@ -105,7 +107,15 @@ internal static class TorchvisionWeights
             if (!destination.shape.SequenceEqual(value.shape))
             {
                 if (keepClassLogitsOnClassCountChange && targetKey.StartsWith(ClassLogitsPrefix, StringComparison.Ordinal))
+                {
+                    if (targetKey.EndsWith(".bias", StringComparison.Ordinal))
+                    {
+                        long anchors = network.Config.AnchorsPerLocation;
+                        warn?.Invoke($"'{path}' was trained for {value.shape[0] / anchors} classes and the data has {network.Config.NumClasses}: " +
+                            $"the classification layer {ClassLogitsPrefix.TrimEnd('.')} (file {Shape(value)}, model {Shape(destination)}) starts from a fresh initialisation; every other layer is loaded.");
+                    }
                     continue;
+                }
                 mismatched.Add($"{sourceKey}: file {Shape(value)}, model {Shape(destination)}");
                 continue;
             }

@@ -34,7 +34,7 @@ internal sealed class AnchorMatchingWorkload : IWorkload
         AnchorGenerator? fresh = _cached ? null : new AnchorGenerator(new AnchorOptions());
         try
         {
-            var anchors = (fresh ?? _generator).Generate(levels, CPU);
+            var anchors = (fresh ?? _generator).Generate(levels, (_size, _size), CPU);
             var matched = _loss.MatchAnchors(anchors, _targets);
             Positives = (matched >= 0).sum().item<long>();
         }

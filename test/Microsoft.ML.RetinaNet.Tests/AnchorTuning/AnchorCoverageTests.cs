@@ -46,7 +46,7 @@ public class AnchorCoverageTests
         var coverage = AnchorCoverage.Compute(anchors, boxes, canvas);
 
         using var generator = new AnchorGenerator(anchors);
-        var all = generator.Generate(NetworkConfig.LevelSizes(canvas, canvas), CPU).to(ScalarType.Float64);
+        var all = generator.Generate(NetworkConfig.LevelSizes(canvas, canvas), (canvas, canvas), CPU).to(ScalarType.Float64);
         var iou = BoxOps.Iou(tensor(boxes.Boxes, new long[] { boxes.Count, 4 }).to(ScalarType.Float64), all); // (N, A)
         var best = iou.max(1).values.data<double>().ToArray();
         var counts = (iou >= 0.5).sum(1).data<long>().ToArray();

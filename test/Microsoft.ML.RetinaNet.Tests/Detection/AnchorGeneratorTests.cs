@@ -12,7 +12,7 @@ public class AnchorGeneratorTests
     {
         using var scope = NewDisposeScope();
         using var generator = new AnchorGenerator(new AnchorOptions());
-        var anchors = generator.Generate(NetworkConfig.LevelSizes(512, 512), CPU);
+        var anchors = generator.Generate(NetworkConfig.LevelSizes(512, 512), (512, 512), CPU);
         Assert.Equal(new long[] { 49104, 4 }, anchors.shape);
         Assert.Equal(new float[] { -23, -11, 23, 11 }, anchors[0].data<float>().ToArray());
         Assert.Equal(new float[] { -28, -14, 28, 14 }, anchors[1].data<float>().ToArray());
@@ -38,7 +38,7 @@ public class AnchorGeneratorTests
         // one anchor per location: size 16 × 0.5625 = 9 pixels, ratio h/w = 4 -> w = 4.5, h = 18
         var options = new AnchorOptions { Sizes = new float[] { 16, 32, 64, 128, 256 }, Scales = new[] { 0.5625f }, Ratios = new[] { 4f } };
         using var generator = new AnchorGenerator(options);
-        var anchors = generator.Generate(NetworkConfig.LevelSizes(128, 128), CPU);
+        var anchors = generator.Generate(NetworkConfig.LevelSizes(128, 128), (128, 128), CPU);
         Assert.Equal(new float[] { -2, -9, 2, 9 }, anchors[0].data<float>().ToArray()); // round(±2.25), round(±9)
         Assert.Equal(16 * 16 + 8 * 8 + 4 * 4 + 2 * 2 + 1, anchors.shape[0]);
     }

@@ -74,8 +74,12 @@ public sealed class PthLoadingTests : IDisposable
         Assert.Contains("head.classification_head.cls_logits.weight: file [27, 256, 3, 3], model [63, 256, 3, 3]", error.Message);
         Assert.Contains("Only the class count differs", error.Message);
 
-        TorchvisionWeights.Load(network, path, keepClassLogitsOnClassCountChange: true);
+        var warnings = new List<string>();
+        TorchvisionWeights.Load(network, path, keepClassLogitsOnClassCountChange: true, warn: warnings.Add);
         AssertHoldsDeterministicWeights(network, name => !name.Contains("cls_logits", StringComparison.Ordinal));
+        // said once, naming both class counts and the layer (the file has 3 classes × 9 anchors = 27 outputs)
+        Assert.Equal(new[] { "'" + path + "' was trained for 3 classes and the data has 7: the classification layer head.classification_head.cls_logits " +
+            "(file [27], model [63]) starts from a fresh initialisation; every other layer is loaded." }, warnings);
     }
 
     [Fact]

@@ -34,7 +34,7 @@ public class TorchvisionParityTests
     {
         using var generator = new AnchorGenerator(new AnchorOptions());
         var levels = NetworkConfig.LevelSizes(h, w);
-        return (generator.Generate(levels, CPU).clone(), generator.CountsPerLevel(levels));
+        return (generator.Generate(levels, (h, w), CPU).clone(), generator.CountsPerLevel(levels));
     }
 
     /// <summary>The fixture batch's targets: three boxes in the first image, none in the second.</summary>
@@ -100,6 +100,39 @@ public class TorchvisionParityTests
             compared++;
         }
         Assert.Equal(10, compared);
+    }
+
+    /// <summary>
+    /// At sizes that are not multiples of 128 torchvision spaces anchors image_size // feature_size apart per axis (480²:
+    /// P6/P7 every 60/120 pixels, 800²: 61/114, 480×640: 60×64 and 120×128): the same anchors, exactly.
+    /// </summary>
+    [Fact]
+    public void AnchorsMatchTorchvisionAtSizesThatAreNotMultiplesOf128()
+    {
+        using var scope = NewDisposeScope();
+        string path = Path.Combine(Path.GetTempPath(), $"retinanet-anchors-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            var sizes = new (long H, long W)[] { (320, 320), (480, 480), (800, 800), (480, 640), (544, 608) };
+            TorchvisionScript.Run("--anchors", path, "--sizes", string.Join(",", sizes.Select(s => $"{s.H}x{s.W}")));
+            var expected = new SafeTensorsFile(path);
+            using var generator = new AnchorGenerator(new AnchorOptions());
+            foreach (var (h, w) in sizes)
+            {
+                var levels = NetworkConfig.LevelSizes(h, w);
+                var anchors = generator.Generate(levels, (h, w), CPU);
+                var reference = expected[$"anchors_{h}x{w}"];
+                Assert.Equal(reference.shape, anchors.shape);
+                Assert.True(anchors.equal(reference).all().item<bool>(), $"anchors at {h}×{w} differ from torchvision's");
+            }
+            Assert.Equal(new (long, long)[] { (8, 8), (16, 16), (32, 32), (60, 60), (120, 120) }, AnchorGenerator.Strides(NetworkConfig.LevelSizes(480, 480), (480, 480)));
+            Assert.Equal(new (long, long)[] { (8, 8), (16, 16), (32, 32), (61, 61), (114, 114) }, AnchorGenerator.Strides(NetworkConfig.LevelSizes(800, 800), (800, 800)));
+            Assert.Equal(new (long, long)[] { (8, 8), (16, 16), (32, 32), (60, 64), (120, 128) }, AnchorGenerator.Strides(NetworkConfig.LevelSizes(480, 640), (480, 640)));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
     }
 
     [Theory]
