@@ -44,7 +44,7 @@ internal static class AnchorStudyCommand
         };
         foreach (var o in trainer.All) command.Options.Add(o);
         command.SetAction(parse => Program.Guard(() => Run(parse.GetValue(output)!, parse.GetValue(report)!, parse.GetValue(seeds), parse.GetValue(train),
-            parse.GetValue(test), parse.GetValue(objectScale), () => trainer.Read(parse), string.Join(' ', parse.Tokens.Select(t => t.Value)))));
+            parse.GetValue(test), parse.GetValue(objectScale), () => trainer.Read(parse), string.Join(' ', parse.Tokens.Select(t => t.Value).SkipWhile(t => t == "anchor-study")))));
         return command;
     }
 
