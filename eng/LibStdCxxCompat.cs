@@ -10,7 +10,8 @@
 //   2. in .gnu.version, symbols tagged with that version become unversioned (VER_NDX_GLOBAL).
 // The patch edits bytes in place (same size), is idempotent, and is applied only when the host's
 // libstdc++ lacks GLIBCXX_3.4.32. It is compiled by MSBuild's RoslynCodeTaskFactory
-// (eng/TorchSharpNativeFix.targets) and, with ELF_PATCHER_ONLY defined, by the tests.
+// (eng/TorchSharpNativeFix.targets; in the package: buildTransitive) and, with ELF_PATCHER_ONLY defined, into the
+// library, which applies the same patch at run time where no build step runs (Runtime/TorchNativeLibrary.cs).
 #nullable enable
 using System;
 using System.Diagnostics;
@@ -20,7 +21,7 @@ using System.Text;
 namespace Microsoft.ML.RetinaNet.Build
 {
     /// <summary>Marks one GNU version requirement of an ELF64 little-endian shared object as weak.</summary>
-    public static class ElfVersionPatcher
+    internal static class ElfVersionPatcher
     {
         public const string RequiredVersion = "GLIBCXX_3.4.32";
         private const uint ShtGnuVerneed = 0x6ffffffe;
