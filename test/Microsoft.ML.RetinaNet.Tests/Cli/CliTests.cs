@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Xunit;
 
 namespace Microsoft.ML.RetinaNet.Tests.Cli;
@@ -20,19 +19,9 @@ public sealed class CliTests : IDisposable
 
     internal static (int ExitCode, string Out, string Error) RunDll(string dll, params string[] arguments)
     {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(dll);
-        foreach (var a in arguments) psi.ArgumentList.Add(a);
-        using var process = Process.Start(psi)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
         // generous: a run takes seconds to two minutes here, and shared machines can be several times slower
-        if (!process.WaitForExit(TimeSpan.FromMinutes(20)))
-        {
-            process.Kill(entireProcessTree: true);
-            Assert.Fail($"the tool did not finish in 20 minutes and was killed: {string.Join(' ', arguments)}");
-        }
-        return (process.ExitCode, stdout.Result, stderr.Result);
+        var result = ChildProcess.Run("dotnet", new[] { dll }.Concat(arguments), TimeSpan.FromMinutes(20));
+        return (result.ExitCode, result.Out, result.Error);
     }
 
     [Fact]

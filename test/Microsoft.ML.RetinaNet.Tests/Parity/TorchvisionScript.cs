@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace Microsoft.ML.RetinaNet.Tests.Parity;
 
 /// <summary>Runs test/fixtures/make_torchvision_fixtures.py with Debian's python3 and python3-torchvision (installed by .ci/run).</summary>
@@ -13,18 +11,9 @@ internal static class TorchvisionScript
     {
         if (!File.Exists(Python))
             throw new InvalidOperationException($"{Python} is missing: install python3-torchvision (bash .ci/run does) to run the .pth tests.");
-        var psi = new ProcessStartInfo(Python) { RedirectStandardError = true, RedirectStandardOutput = true };
-        psi.ArgumentList.Add(ScriptPath);
-        foreach (var a in arguments) psi.ArgumentList.Add(a);
-        using var process = Process.Start(psi)!;
-        string stdout = process.StandardOutput.ReadToEnd();
-        string stderr = process.StandardError.ReadToEnd();
-        if (!process.WaitForExit(120_000))
-        {
-            process.Kill();
-            throw new TimeoutException("the torchvision fixture script did not finish in 2 minutes");
-        }
-        if (process.ExitCode != 0)
-            throw new InvalidOperationException($"the torchvision fixture script failed ({process.ExitCode}); is python3-torchvision installed?\n{stdout}\n{stderr}");
+        // a run takes seconds; the guard allows for a machine many times slower
+        var result = ChildProcess.Run(Python, new[] { ScriptPath }.Concat(arguments), TimeSpan.FromMinutes(10));
+        if (result.ExitCode != 0)
+            throw new InvalidOperationException($"the torchvision fixture script failed ({result.ExitCode}); is python3-torchvision installed?\n{result.Out}\n{result.Error}");
     }
 }
