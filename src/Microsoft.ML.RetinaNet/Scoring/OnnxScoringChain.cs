@@ -23,6 +23,8 @@ internal static class OnnxScoringChain
     public static ITransformer Build(IDataView data, DetectorModel model, string onnxPath, string imageColumn, OutputColumns outputs, int? gpuDeviceId, bool fallbackToCpu)
     {
         var ml = new MLContext(seed: 0);
+        // the same session options as a model loaded from model.zip (ScoringSessionOptions)
+        ml.SetOnnxSessionOption(ScoringSessionOptions.For(() => (gpuDeviceId, fallbackToCpu)));
         int s = model.CanvasSize;
         var classes = model.ClassNames.Select((name, i) => new KeyValuePair<uint, string>((uint)(i + 1), name));
         var steps = new IEstimator<ITransformer>[]
@@ -32,7 +34,8 @@ internal static class OnnxScoringChain
             ml.Transforms.ResizeImages("rn_resized", s, s, "rn_image", ImageResizingEstimator.ResizingKind.IsoPad),
             ml.Transforms.ExtractPixels("rn_images", "rn_resized", interleavePixelColors: false),
             // ONNX Runtime's default thread count is its count of physical cores, which it detects as 1 on some VMs (the
-            // 2-core benchmark machine: R50 512² 0.51 s with 1 thread, 0.28 s with 2); use every core the process may use
+            // 2-core benchmark machine: R50 512² 0.51 s with 1 thread, 0.28 s with 2); use every core the process may use.
+            // (The session itself is built by ScoringSessionOptions; these settings say the same for readers of the step.)
             ml.Transforms.ApplyOnnxModel(new OnnxOptions
             {
                 ModelFile = onnxPath,

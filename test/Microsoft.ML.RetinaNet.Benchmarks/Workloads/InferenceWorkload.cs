@@ -9,10 +9,22 @@ namespace Microsoft.ML.RetinaNet.Benchmarks.Workloads;
 /// ONNX chain: resize with letterbox, pixels, ONNX Runtime for network + decoding + NMS, label keys), one
 /// <see cref="PredictionEngine{TSrc, TDst}"/> call per image. The transformer is built as <c>Fit</c> builds it, from a
 /// freshly initialised network (speed does not depend on the weights; with the prior bias no candidate passes the
-/// score threshold on either side).
+/// score threshold on either side). By default the engine scores through the model as a user deploys it: saved with
+/// <c>mlContext.Model.Save</c> and loaded in a fresh context with <c>LoadRetinaNet</c>.
 /// </summary>
 internal sealed class InferenceWorkload : IWorkload
 {
+    /// <summary>Which model the prediction engine runs.</summary>
+    public enum Source
+    {
+        /// <summary>model.zip loaded with LoadRetinaNet (RetinaNet's session options).</summary>
+        Loaded,
+        /// <summary>the fitted transformer itself.</summary>
+        Fitted,
+        /// <summary>model.zip loaded by ML.NET with its default session options (how loaded models scored before).</summary>
+        LoadedWithMLNetDefaults,
+    }
+
     private sealed class ImageRow
     {
         public string ImagePath { get; set; } = "";
@@ -28,8 +40,9 @@ internal sealed class InferenceWorkload : IWorkload
     private readonly RetinaNetTransformer _transformer;
     private readonly PredictionEngine<ImageRow, Detections> _engine;
     private readonly ImageRow[] _rows;
+    private readonly string? _folder;
 
-    public InferenceWorkload(int depth, int size, IReadOnlyList<string> images)
+    public InferenceWorkload(int depth, int size, IReadOnlyList<string> images, Source source = Source.Loaded)
     {
         var ml = new MLContext(seed: 1);
         _rows = images.Select(p => new ImageRow { ImagePath = p }).ToArray();
@@ -39,7 +52,25 @@ internal sealed class InferenceWorkload : IWorkload
         var model = new DetectorModel(Networks.Fresh(depth), new AnchorOptions(), new PostProcessSettings(), size, classNames, CPU);
         var outputs = new OutputColumns(DefaultColumnNames.PredictedLabel, DefaultColumnNames.Score, DefaultColumnNames.PredictedBoundingBoxes);
         _transformer = RetinaNetTransformer.Create(model, loader.Transform(data), "Image", outputs, null, false, Array.Empty<EpochRecord>());
-        _engine = ml.Model.CreatePredictionEngine<ImageRow, Detections>(loader.Append(_transformer));
+        ITransformer scoring = loader.Append(_transformer);
+        if (source != Source.Fitted)
+        {
+            _folder = Directory.CreateTempSubdirectory("retinanet-bench-model-").FullName;
+            string path = Path.Combine(_folder, "model.zip");
+            ml.Model.Save(scoring, data.Schema, path);
+            ml = new MLContext(seed: 1);
+            if (source == Source.LoadedWithMLNetDefaults)
+            {
+                Microsoft.ML.Transforms.Onnx.OnnxSessionOptionsExtensions.SetOnnxSessionOption(ml, new Microsoft.ML.Transforms.Onnx.OnnxSessionOptions());
+                ml.ComponentCatalog.RegisterAssembly(typeof(RetinaNetTransformer).Assembly);
+                scoring = ml.Model.Load(path, out _);
+            }
+            else
+            {
+                scoring = ml.Model.LoadRetinaNet(path, out _);
+            }
+        }
+        _engine = ml.Model.CreatePredictionEngine<ImageRow, Detections>(scoring);
     }
 
     public int Images => _rows.Length;
@@ -54,5 +85,7 @@ internal sealed class InferenceWorkload : IWorkload
     {
         _engine.Dispose();
         _transformer.Dispose();
+        if (_folder is not null)
+            Directory.Delete(_folder, recursive: true);
     }
 }

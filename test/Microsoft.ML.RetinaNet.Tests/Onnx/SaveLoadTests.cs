@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.ML.Data;
 using Microsoft.ML.RetinaNet.Datasets;
+using Microsoft.ML.RetinaNet.Scoring;
 using Microsoft.ML.RetinaNet.Tests.Estimator;
 using Xunit;
 using Xunit.Abstractions;
@@ -55,6 +56,49 @@ public sealed class SaveLoadTests : IDisposable
         VBuffer<ReadOnlyMemory<char>> names = default;
         label.GetKeyValues(ref names);
         Assert.Equal(_trained.Rows.SelectMany(r => r.Label).Distinct(), names.DenseValues().Select(n => n.ToString()));
+    }
+
+    [Fact]
+    public void ALoadedModelBuildsItsSessionWithTheFittedTransformersOptions()
+    {
+        // ML.NET saves ApplyOnnxModel without thread counts; a loaded model used ONNX Runtime's default (1 thread here)
+        string path = SaveWholePipeline();
+        foreach (bool plainLoad in new[] { false, true })
+        {
+            var ml = new MLContext(seed: 5);
+            int before = ScoringSessionOptions.SessionsCreatedOnThisThread;
+            ITransformer loaded;
+            if (plainLoad)
+            {
+                ml.RegisterRetinaNet();
+                loaded = ml.Model.Load(path, out _);
+            }
+            else
+            {
+                loaded = ml.Model.LoadRetinaNet(path, out _);
+            }
+            Assert.Equal(before + 1, ScoringSessionOptions.SessionsCreatedOnThisThread); // ML.NET's loader built its session with them
+            Assert.Equal((Environment.ProcessorCount, false), ScoringSessionOptions.LastOnThisThread);
+            Assert.Equal(Environment.ProcessorCount, Microsoft.ML.Transforms.Onnx.OnnxSessionOptionsExtensions.GetOnnxSessionOption(ml).IntraOpNumThreads);
+            Assert.NotEmpty(Score(ml, loaded, ml.Data.LoadFromEnumerable(_trained.Rows.Take(1))));
+        }
+
+        // the fitted transformer's session is built the same way
+        var fresh = new MLContext(seed: 1);
+        int fitted = ScoringSessionOptions.SessionsCreatedOnThisThread;
+        var model = fresh.Transforms.Conversion.MapValueToKey("Label")
+            .Append(fresh.Transforms.LoadImages("Image", _trained.Directory, nameof(DetectionRecord.ImagePath)))
+            .Append(fresh.MulticlassClassification.Trainers.RetinaNet(new RetinaNetTrainer.Options { Depth = 18, ImageSize = 64, Epochs = 1, BatchSize = 4 }))
+            .Fit(fresh.Data.LoadFromEnumerable(_trained.Rows.Take(4)));
+        Assert.True(ScoringSessionOptions.SessionsCreatedOnThisThread > fitted);
+        Assert.Equal((Environment.ProcessorCount, false), ScoringSessionOptions.LastOnThisThread);
+
+        // options the user set on the context are theirs to keep
+        var own = new MLContext();
+        var mine = new Microsoft.ML.Transforms.Onnx.OnnxSessionOptions { IntraOpNumThreads = 1 };
+        Microsoft.ML.Transforms.Onnx.OnnxSessionOptionsExtensions.SetOnnxSessionOption(own, mine);
+        own.RegisterRetinaNet();
+        Assert.Same(mine, Microsoft.ML.Transforms.Onnx.OnnxSessionOptionsExtensions.GetOnnxSessionOption(own));
     }
 
     [Fact]
