@@ -2,6 +2,7 @@
 // checks the file) and predict one image with a PredictionEngine.
 // Run: dotnet run --project examples/SaveLoadPredict -c Release
 using Microsoft.ML;
+using Microsoft.ML.Data;
 using Microsoft.ML.RetinaNet;
 using Microsoft.ML.RetinaNet.Datasets;
 
@@ -22,12 +23,16 @@ mlContext.Model.Save(model, data.Schema, path);
 Console.WriteLine($"saved {path} ({new FileInfo(path).Length / 1e6:F1} MB)");
 
 var fresh = new MLContext();
-ITransformer loaded = fresh.Model.LoadRetinaNet(path, out _);
+ITransformer loaded = fresh.Model.LoadRetinaNet(path, out var inputSchema);
 var engine = fresh.Model.CreatePredictionEngine<DetectionRecord, Detections>(loaded);
 var prediction = engine.Predict(rows[0]);
 Console.WriteLine($"{rows[0].ImagePath}: truth {string.Join(", ", rows[0].Label)}");
+// PredictedLabel holds keys (1-based); the class names are the key values of the column
+VBuffer<ReadOnlyMemory<char>> names = default;
+loaded.GetOutputSchema(inputSchema)["PredictedLabel"].GetKeyValues(ref names);
+var classNames = names.DenseValues().Select(n => n.ToString()).ToArray();
 for (int i = 0; i < Math.Min(5, prediction.Score.Length); i++)
-    Console.WriteLine($"  key {prediction.PredictedLabel[i]} score {prediction.Score[i]:F3} box [{string.Join(", ", prediction.PredictedBoundingBoxes.Skip(4 * i).Take(4).Select(v => v.ToString("F1")))}]");
+    Console.WriteLine($"  {classNames[prediction.PredictedLabel[i] - 1]} score {prediction.Score[i]:F3} box [{string.Join(", ", prediction.PredictedBoundingBoxes.Skip(4 * i).Take(4).Select(v => v.ToString("F1")))}]");
 
 /// <summary>The output columns as a class: keys, scores, 4 box values per detection.</summary>
 public sealed class Detections

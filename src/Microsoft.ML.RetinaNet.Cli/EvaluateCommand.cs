@@ -19,7 +19,13 @@ internal static class EvaluateCommand
         {
             var ml = new MLContext(seed: 1);
             var loaded = ml.Model.LoadRetinaNet(parse.GetValue(model)!, out _);
-            var (records, datasetClasses, folder) = data.Read(parse);
+            var (all, datasetClasses, folder) = data.Read(parse);
+            // an image that cannot be read is named and left out with its ground truth; the metrics cover the others
+            var unreadable = new UnreadableImages();
+            var readable = unreadable.KeepReadable(all.Select(r => Path.Combine(folder, r.ImagePath))).ToHashSet(StringComparer.Ordinal);
+            var records = all.Where(r => readable.Contains(Path.Combine(folder, r.ImagePath))).ToList();
+            if (records.Count == 0)
+                throw new InvalidDataException($"none of the {all.Count} images in '{folder}' can be read (named above)");
             // label keys must follow the model's class order: read it from the model's output on this data
             var classNames = ClassNames(loaded.GetOutputSchema(DatasetArguments.Prepare(ml, records, datasetClasses, folder).Schema));
             var unknown = datasetClasses.Except(classNames).ToList();
@@ -33,6 +39,9 @@ internal static class EvaluateCommand
                 File.WriteAllText(Path.Combine(dir, "metrics.md"), metrics.ToMarkdown());
                 File.WriteAllText(Path.Combine(dir, "metrics.json"), JsonSerializer.Serialize(metrics, new JsonSerializerOptions { WriteIndented = true }));
             }
+            if (unreadable.Count > 0)
+                Console.WriteLine($"(metrics over the {records.Count} readable images of {all.Count})");
+            return unreadable.Finish(all.Count);
         }));
         return command;
     }

@@ -18,15 +18,25 @@ internal static class FolderScoring
         public string ImagePath { get; set; } = "";
     }
 
-    public static List<ImageDetections> Score(string modelPath, string folder)
+    /// <summary>The detections of every readable image of <paramref name="folder"/>; unreadable ones go to <paramref name="unreadable"/>.</summary>
+    public static List<ImageDetections> Score(string modelPath, string folder, UnreadableImages unreadable, out int total) =>
+        Score(modelPath, folder, unreadable, out total, out _);
+
+    /// <inheritdoc cref="Score(string, string, UnreadableImages, out int)"/>
+    public static List<ImageDetections> Score(string modelPath, string folder, UnreadableImages unreadable, out int total, out string[] classNames)
     {
+        classNames = Array.Empty<string>();
         var ml = new MLContext(seed: 0);
         var model = ml.Model.LoadRetinaNet(modelPath, out _);
-        var files = ImageFiles.In(folder);
+        var all = ImageFiles.In(folder);
+        total = all.Count;
+        var files = unreadable.KeepReadable(all);
+        if (files.Count == 0)
+            return new List<ImageDetections>();
         var rows = ml.Data.LoadFromEnumerable(files.Select(f => new ImageRow { ImagePath = Path.GetFullPath(f) }));
         var data = ml.Transforms.LoadImages("Image", imageFolder: null, nameof(ImageRow.ImagePath)).Fit(rows).Transform(rows);
         var scored = model.Transform(data);
-        var names = EvaluateCommand.ClassNames(scored.Schema);
+        var names = classNames = EvaluateCommand.ClassNames(scored.Schema);
         var label = scored.Schema[DefaultColumnNames.PredictedLabel];
         var score = scored.Schema[DefaultColumnNames.Score];
         var box = scored.Schema[DefaultColumnNames.PredictedBoundingBoxes];

@@ -1,9 +1,13 @@
 using System.CommandLine;
+using Microsoft.ML.RetinaNet.Datasets.Formats;
 using SkiaSharp;
 
 namespace Microsoft.ML.RetinaNet.Cli;
 
-/// <summary>Draws a saved model's detections (box, label, score) on every image of a folder into PNGs.</summary>
+/// <summary>
+/// Draws a saved model's detections on every image of a folder into PNGs: one colour per class, and the ground truth as
+/// dashed boxes when annotations are given.
+/// </summary>
 internal static class PredictCommand
 {
     public static System.CommandLine.Command Create()
@@ -12,38 +16,42 @@ internal static class PredictCommand
         var images = new Option<string>("--images") { Description = "folder of images", Required = true };
         var output = new Option<string>("--output") { Description = "folder for the annotated PNGs", DefaultValueFactory = _ => Path.Combine("runs", "predictions") };
         var minScore = new Option<float>("--min-score") { Description = "draw detections at or above this score", DefaultValueFactory = _ => 0.3f };
-        var command = new System.CommandLine.Command("predict", "Draw a saved model's detections on images.") { model, images, output, minScore };
+        var annotations = new Option<string?>("--annotations") { Description = "optional: annotations of these images (COCO .json, VOC folder, .csv or YOLO labels), drawn as dashed ground-truth boxes" };
+        var format = new Option<AnnotationFormat>("--format") { Description = "format of --annotations: Coco, Voc, Csv or Yolo", DefaultValueFactory = _ => AnnotationFormat.Coco };
+        var command = new System.CommandLine.Command("predict", "Draw a saved model's detections (one colour per class; ground truth dashed when --annotations is given) on images.")
+            { model, images, output, minScore, annotations, format };
         command.SetAction(parse => Program.Guard(() =>
         {
-            int written = Draw(parse.GetValue(model)!, parse.GetValue(images)!, parse.GetValue(output)!, parse.GetValue(minScore));
+            string folder = parse.GetValue(images)!;
+            var truth = parse.GetValue(annotations) is { } path ? GroundTruth(parse.GetValue(format), path, folder) : null;
+            var unreadable = new UnreadableImages();
+            int written = Draw(parse.GetValue(model)!, folder, parse.GetValue(output)!, parse.GetValue(minScore), unreadable, out int total, truth);
             Console.WriteLine($"wrote {written} images to {parse.GetValue(output)}");
+            return unreadable.Finish(total);
         }));
         return command;
     }
 
-    /// <summary>Writes one PNG per image with the detections scoring at least <paramref name="minScore"/>; returns how many.</summary>
-    public static int Draw(string modelPath, string folder, string output, float minScore)
+    /// <summary>Ground-truth boxes by image file name.</summary>
+    public static Dictionary<string, List<(string Label, float[] Box)>> GroundTruth(AnnotationFormat format, string annotations, string folder)
+    {
+        var (records, _) = DatasetFiles.Read(format, annotations, folder);
+        return records.ToDictionary(r => Path.GetFileName(r.ImagePath),
+            r => r.Label.Select((label, i) => (label, r.BoundingBoxes.AsSpan(4 * i, 4).ToArray())).ToList(), StringComparer.Ordinal);
+    }
+
+    /// <summary>Writes one PNG per readable image with the detections scoring at least <paramref name="minScore"/>; returns how many.</summary>
+    public static int Draw(string modelPath, string folder, string output, float minScore, UnreadableImages unreadable, out int total,
+                           IReadOnlyDictionary<string, List<(string Label, float[] Box)>>? truth = null)
     {
         Directory.CreateDirectory(output);
-        using var frame = new SKPaint { IsStroke = true, StrokeWidth = 2, Color = new SKColor(230, 20, 20), IsAntialias = true };
-        using var text = new SKPaint { Color = SKColors.White, TextSize = 12, IsAntialias = true };
-        using var label = new SKPaint { Color = new SKColor(230, 20, 20) };
-        var results = FolderScoring.Score(modelPath, folder);
+        var results = FolderScoring.Score(modelPath, folder, unreadable, out total, out var classes);
+        using var picture = new DetectionPicture(classes);
         foreach (var r in results)
         {
             using var bitmap = SKBitmap.Decode(r.File);
-            using (var canvas = new SKCanvas(bitmap))
-            {
-                for (int i = 0; i < r.Scores.Length; i++)
-                {
-                    if (r.Scores[i] < minScore) continue;
-                    var b = r.Boxes.AsSpan(4 * i, 4);
-                    canvas.DrawRect(new SKRect(b[0], b[1], b[2], b[3]), frame);
-                    string caption = $"{r.Labels[i]} {r.Scores[i]:0.00}";
-                    canvas.DrawRect(new SKRect(b[0], b[1] - 14, b[0] + text.MeasureText(caption) + 4, b[1]), label);
-                    canvas.DrawText(caption, b[0] + 2, b[1] - 3, text);
-                }
-            }
+            var known = truth is null ? null : truth.TryGetValue(Path.GetFileName(r.File), out var boxes) ? boxes : new List<(string, float[])>();
+            picture.Draw(bitmap, r, minScore, known);
             using var image = SKImage.FromBitmap(bitmap);
             using var png = image.Encode(SKEncodedImageFormat.Png, 100);
             using var file = File.Create(Path.Combine(output, Path.GetFileNameWithoutExtension(r.File) + ".png"));

@@ -68,12 +68,30 @@ internal static class Program
     }
 
     /// <summary>Runs a verb; an error prints one line (the exception's message), not a stack trace, and exits with 1.</summary>
-    public static int Guard(Action action)
+    public static int Guard(Action action) => Guard(() =>
+    {
+        action();
+        return 0;
+    });
+
+    /// <summary>Runs a verb that chooses its own exit code (2: finished, but some inputs were skipped).</summary>
+    public static int Guard(Func<int> action)
     {
         try
         {
-            action();
-            return 0;
+            return action();
+        }
+        catch (ArgumentException e) when (e.ParamName is { Length: > 0 } property)
+        {
+            // a trainer option out of range: name the flag, not the property, and leave out .NET's "(Parameter …)" lines
+            string message = e.Message;
+            int suffix = message.IndexOf(" (Parameter '", StringComparison.Ordinal);
+            if (suffix >= 0)
+                message = message[..suffix];
+            message = message.Replace($"RetinaNet option {property}", property, StringComparison.Ordinal);
+            message = System.Text.RegularExpressions.Regex.Replace(message, $@"\b{System.Text.RegularExpressions.Regex.Escape(property)}\b", TrainerArguments.FlagFor(property));
+            Console.Error.WriteLine($"error: {message}");
+            return 1;
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {

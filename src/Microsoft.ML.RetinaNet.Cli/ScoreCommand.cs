@@ -14,11 +14,13 @@ internal static class ScoreCommand
         var command = new System.CommandLine.Command("score", "Score a folder of images with a saved model and write the detections as JSON.") { model, images, output };
         command.SetAction(parse => Program.Guard(() =>
         {
-            var results = FolderScoring.Score(parse.GetValue(model)!, parse.GetValue(images)!)
+            var unreadable = new UnreadableImages();
+            var results = FolderScoring.Score(parse.GetValue(model)!, parse.GetValue(images)!, unreadable, out int total)
                 .Select(r => r with { File = Path.GetFileName(r.File) }).ToList();
             string path = parse.GetValue(output)!;
             File.WriteAllText(path, JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase }));
             Console.WriteLine($"{results.Count} images scored, {results.Sum(r => r.Scores.Length)} detections written to {path}");
+            return unreadable.Finish(total);
         }));
         return command;
     }

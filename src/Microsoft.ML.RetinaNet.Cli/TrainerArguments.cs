@@ -74,8 +74,24 @@ internal sealed class TrainerArguments
     /// <summary>The flag named <paramref name="name"/>, so that a verb can read a value it also needs itself.</summary>
     public T Value<T>(ParseResult parse, string name) => parse.GetValue((Option<T>)All.Single(o => o.Name == name))!;
 
+    // Options whose flag is not the kebab-case of the property name.
+    private static readonly Dictionary<string, string> Renamed = new(StringComparer.Ordinal)
+    {
+        ["PretrainedWeightsPath"] = "--pretrained", ["HorizontalFlipProbability"] = "--horizontal-flip",
+        ["ForegroundIouThreshold"] = "--foreground-iou", ["BackgroundIouThreshold"] = "--background-iou",
+        ["MaxDetectionsPerImage"] = "--max-detections", ["CheckpointDirectory"] = "--checkpoints", ["ResumeFromCheckpoint"] = "--resume",
+    };
+
+    /// <summary>The flag of a <see cref="RetinaNetTrainer.Options"/> property, e.g. Epochs → --epochs.</summary>
+    public static string FlagFor(string property) =>
+        Renamed.TryGetValue(property, out string? flag) ? flag
+            : "--" + System.Text.RegularExpressions.Regex.Replace(property, "(?<=[a-z0-9])([A-Z])", "-$1").ToLowerInvariant();
+
     private void Add<T>(string name, string description, T defaultValue, Action<RetinaNetTrainer.Options, T> set)
     {
+        // System.CommandLine shows no default for a bool option; one that is on unless turned off says so
+        if (defaultValue is true)
+            description += $" [default: true; {name} false turns it off]";
         var option = new Option<T>(name) { Description = description, DefaultValueFactory = _ => defaultValue };
         if (typeof(T).IsArray)
             option.AllowMultipleArgumentsPerToken = true;

@@ -190,6 +190,10 @@ public sealed partial class RetinaNetTrainer : IEstimator<RetinaNetTransformer>
         Check(o.TopKCandidates >= 1, nameof(o.TopKCandidates), o.TopKCandidates, "at least 1");
         Check(o.MaxDetectionsPerImage >= 1, nameof(o.MaxDetectionsPerImage), o.MaxDetectionsPerImage, "at least 1");
         Check(o.EarlyStoppingPatience >= 0, nameof(o.EarlyStoppingPatience), o.EarlyStoppingPatience, "0 (off) or more");
+        Check(o.HorizontalFlipProbability is >= 0 and <= 1, nameof(o.HorizontalFlipProbability), o.HorizontalFlipProbability, "between 0 and 1");
+        Check(o.ScaleJitterMin > 0 && o.ScaleJitterMin <= o.ScaleJitterMax, nameof(o.ScaleJitterMin), o.ScaleJitterMin, $"positive and at most ScaleJitterMax = {o.ScaleJitterMax}");
+        Check(o.LogEveryNSteps >= 1, nameof(o.LogEveryNSteps), o.LogEveryNSteps, "at least 1");
+        Check(o.CheckpointEveryNSteps >= 0, nameof(o.CheckpointEveryNSteps), o.CheckpointEveryNSteps, "0 (only after each epoch) or more");
         if (o.PretrainedBackbone != PretrainedBackbone.None && !string.IsNullOrEmpty(o.PretrainedWeightsPath))
             throw new ArgumentException($"RetinaNet options PretrainedBackbone ({o.PretrainedBackbone}) and PretrainedWeightsPath ('{o.PretrainedWeightsPath}') both give backbone weights; set one of them.");
         if (o.PretrainedBackbone == PretrainedBackbone.ResNet18)

@@ -56,9 +56,23 @@ public sealed class ImageSizeMapping : CustomMappingFactory<ImageSizeInput, Imag
     /// <summary>The contract name stored in saved models.</summary>
     public const string ContractName = "Microsoft.ML.RetinaNet.ImageSize";
 
-    /// <summary>Height, width of the image; 0, 0 when there is none.</summary>
-    public static void Map(ImageSizeInput input, ImageSizeOutput output) =>
-        output.rn_image_sizes = input.rn_image is { } image ? new float[] { image.Height, image.Width } : new float[2];
+    /// <summary>
+    /// Height, width of the image; 0, 0 when there is none. An image that ML.NET's LoadImages read from a file (its
+    /// <c>Tag</c> is the path) is checked to decode to its last row first: a truncated file decodes partly without an
+    /// error, and the detector would score its grey remainder. Such a row stops with an <see cref="InvalidDataException"/>
+    /// naming the file and the decoder's reason, as LoadImages itself does for a file it cannot read at all.
+    /// </summary>
+    public static void Map(ImageSizeInput input, ImageSizeOutput output)
+    {
+        if (input.rn_image is not { } image)
+        {
+            output.rn_image_sizes = new float[2];
+            return;
+        }
+        if (image.Tag is string path && path.Length > 0 && Datasets.ImageFiles.Problem(path) is { } problem)
+            throw new InvalidDataException($"Image '{path}' cannot be scored: {problem}. Replace or remove the file (Microsoft.ML.RetinaNet.Datasets.ImageFiles.Problem checks files before scoring).");
+        output.rn_image_sizes = new float[] { image.Height, image.Width };
+    }
 
     /// <inheritdoc />
     public override Action<ImageSizeInput, ImageSizeOutput> GetMapping() => Map;

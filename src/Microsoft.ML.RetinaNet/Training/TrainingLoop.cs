@@ -127,7 +127,7 @@ internal sealed class TrainingLoop
                     double imagesPerSecond = (imagesSeen - startImages) / stepClock.Elapsed.TotalSeconds;
                     if (globalStep % Math.Max(1, o.LogEveryNSteps) == 0 || b == stepsPerEpoch - 1)
                         _channel.Info(MessageSensitivity.None, string.Create(CultureInfo.InvariantCulture,
-                            $"epoch {epoch}/{o.Epochs} step {b + 1}/{stepsPerEpoch}: loss {losses.Total:F4} (classification {losses.Classification:F4}, box {losses.Box:F4}), lr {rate:G3}, {imagesPerSecond:F2} images/s"));
+                            $"epoch {epoch}/{o.Epochs} step {b + 1}/{stepsPerEpoch}: loss {losses.Total:F4} (classification {losses.Classification:F4}, box {losses.Box:F4}), lr {rate:0.00e+00}, {imagesPerSecond:F2} images/s"));
                     o.Progress?.Invoke(new TrainingProgress(epoch, o.Epochs, b + 1, stepsPerEpoch, globalStep, totalSteps, losses.Total, imagesPerSecond));
                     if (o.CheckpointDirectory != null && o.CheckpointEveryNSteps > 0 && (b + 1) % o.CheckpointEveryNSteps == 0 && b + 1 < stepsPerEpoch)
                         Checkpoint(epoch - 1, b + 1, epochLoss, newBest: false);

@@ -100,6 +100,74 @@ public sealed class CliTests : IDisposable
         Assert.True(result.ExitCode == 0, result.Error);
         Assert.Contains("saved ", result.Out);
         Assert.Contains("shapes-1-0000.png: truth", result.Out);
+        // detections name their class, not the key (the example's seeded run finds 5)
+        Assert.Matches(@"\n  (" + string.Join("|", Microsoft.ML.RetinaNet.Datasets.SyntheticShapes.Classes) + @") score \d\.\d{3} box \[", result.Out);
+        Assert.DoesNotContain("key ", result.Out);
+    }
+
+    [Fact]
+    public void AnOptionOutOfRangeIsNamedByItsFlag()
+    {
+        string data = Path.Combine(_dir, "scenes");
+        Assert.Equal(0, Run("generate", "--output", data, "--train", "2", "--validation", "1", "--test", "1", "--image-size", "64").ExitCode);
+        string[] dataset = { "--annotations", Path.Combine(data, "train.json"), "--images", Path.Combine(data, "train"), "--image-size", "64", "--depth", "18" };
+        var result = Run(dataset.Concat(new[] { "--epochs", "0" }).Prepend("train").ToArray());
+        Assert.Equal(1, result.ExitCode);
+        Assert.Equal("error: --epochs is 0; it must be at least 1.", result.Error.Trim());
+        var flip = Run(dataset.Concat(new[] { "--horizontal-flip", "3" }).Prepend("train").ToArray());
+        Assert.Equal("error: --horizontal-flip is 3; it must be between 0 and 1.", flip.Error.Trim());
+        var help = Run("train", "--help");
+        Assert.Contains("[default: true; --reuse-native-memory false turns it off]", help.Out);
+    }
+
+    /// <summary>
+    /// A folder with two good images, a truncated one, an empty one and a text file named .png: score, predict and
+    /// evaluate name each bad file with the decoder's reason, use the good ones, and exit with 2.
+    /// </summary>
+    [Fact]
+    public void ScoringVerbsSkipAndNameImagesThatCannotBeRead()
+    {
+        string data = Path.Combine(_dir, "scenes"), run = Path.Combine(_dir, "run");
+        Assert.Equal(0, Run("generate", "--output", data, "--train", "4", "--validation", "1", "--test", "3", "--image-size", "64").ExitCode);
+        var train = Run("train", "--annotations", Path.Combine(data, "train.json"), "--images", Path.Combine(data, "train"), "--depth", "18", "--image-size", "64", "--epochs", "1", "--output", run);
+        Assert.True(train.ExitCode == 0, train.Error);
+        string model = Path.Combine(run, "model.zip");
+
+        string test = Path.Combine(data, "test"), folder = Path.Combine(_dir, "mixed");
+        Directory.CreateDirectory(folder);
+        var good = Directory.GetFiles(test, "*.png").Order(StringComparer.Ordinal).ToArray();
+        File.Copy(good[0], Path.Combine(folder, "a-good.png"));
+        File.Copy(good[1], Path.Combine(folder, "b-good.png"));
+        byte[] png = File.ReadAllBytes(good[2]);
+        File.WriteAllBytes(Path.Combine(folder, "c-truncated.png"), png[..(png.Length / 2)]);
+        File.WriteAllBytes(Path.Combine(folder, "d-empty.png"), Array.Empty<byte>());
+        File.WriteAllText(Path.Combine(folder, "e-text.png"), "not a picture");
+        void AssertNamed((int ExitCode, string Out, string Error) result)
+        {
+            Assert.True(result.ExitCode == 2, $"exit code {result.ExitCode}: {result.Out}{result.Error}");
+            Assert.Contains($"skipped {Path.Combine(folder, "c-truncated.png")}: truncated: the decoder ran out of data", result.Error);
+            Assert.Contains($"skipped {Path.Combine(folder, "d-empty.png")}: the file is empty (0 bytes)", result.Error);
+            Assert.Contains($"skipped {Path.Combine(folder, "e-text.png")}: not an image: no decoder recognises its contents", result.Error);
+            Assert.Contains("3 of 5 images could not be used", result.Error);
+        }
+
+        string json = Path.Combine(_dir, "detections.json");
+        var score = Run("score", "--model", model, "--images", folder, "--output", json);
+        AssertNamed(score);
+        using (var written = System.Text.Json.JsonDocument.Parse(File.ReadAllText(json)))
+            Assert.Equal(new[] { "a-good.png", "b-good.png" }, written.RootElement.EnumerateArray().Select(e => e.GetProperty("file").GetString()));
+
+        string drawn = Path.Combine(_dir, "drawn");
+        AssertNamed(Run("predict", "--model", model, "--images", folder, "--output", drawn, "--annotations", Path.Combine(data, "test.json")));
+        Assert.Equal(new[] { "a-good.png", "b-good.png" }, Directory.GetFiles(drawn).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+
+        // evaluate: one of the annotated test images is cut off; the others are evaluated
+        File.WriteAllBytes(good[2], png[..(png.Length / 2)]);
+        var evaluate = Run("evaluate", "--model", model, "--annotations", Path.Combine(data, "test.json"), "--images", test);
+        Assert.True(evaluate.ExitCode == 2, evaluate.Out + evaluate.Error);
+        Assert.Contains($"skipped {good[2]}: truncated", evaluate.Error);
+        Assert.Contains("(metrics over the 2 readable images of 3)", evaluate.Out);
+        Assert.Contains("| AP @[IoU=0.50:0.95, area=all, maxDets=100] |", evaluate.Out);
     }
 
     [Fact]
