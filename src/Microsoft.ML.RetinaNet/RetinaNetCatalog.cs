@@ -99,11 +99,32 @@ public static class RetinaNetCatalog
 
     /// <summary>
     /// COCO-style metrics (the numbers pycocotools' COCOeval prints, and AP per class) of scored data with ground-truth
-    /// <paramref name="labelColumnName"/>/<paramref name="boundingBoxColumnName"/> and predicted columns.
+    /// <paramref name="labelColumnName"/>/<paramref name="boundingBoxColumnName"/> and predicted columns. Three optional
+    /// columns make it read what pycocotools reads from a COCO file (<see cref="Datasets.DetectionRecord"/> has all three;
+    /// <c>CocoFormat.Read(path, CrowdAnnotations.Keep)</c> fills them):
+    /// <paramref name="imageIdColumnName"/> (numeric): images are evaluated in ascending id, which orders equal scores of
+    /// different images (without it, row order);
+    /// <paramref name="crowdColumnName"/> (Boolean vector, one per object): crowd regions are ignored and absorb the
+    /// detections on them, with IoU = intersection / detection area;
+    /// <paramref name="areaColumnName"/> (Double or Single vector, one per object): the area that puts an object in
+    /// small (≤ 32²), medium (32² to 96², both bounds inclusive) or large (≥ 96²); without it the box's w·h.
     /// </summary>
     public static DetectionMetrics EvaluateCocoDetection(this MulticlassClassificationCatalog catalog, IDataView data,
         string labelColumnName = DefaultColumnNames.Label, string boundingBoxColumnName = DefaultColumnNames.BoundingBoxes,
         string predictedLabelColumnName = DefaultColumnNames.PredictedLabel, string scoreColumnName = DefaultColumnNames.Score,
-        string predictedBoundingBoxColumnName = DefaultColumnNames.PredictedBoundingBoxes)
-        => ScoredDataEvaluation.Evaluate(data, labelColumnName, boundingBoxColumnName, predictedLabelColumnName, scoreColumnName, predictedBoundingBoxColumnName);
+        string predictedBoundingBoxColumnName = DefaultColumnNames.PredictedBoundingBoxes,
+        string? imageIdColumnName = null, string? crowdColumnName = null, string? areaColumnName = null)
+        => ScoredDataEvaluation.Evaluate(data, labelColumnName, boundingBoxColumnName, predictedLabelColumnName, scoreColumnName, predictedBoundingBoxColumnName,
+            new CocoColumns(imageIdColumnName, crowdColumnName, areaColumnName));
+
+    /// <summary>
+    /// pycocotools' evaluation of a COCO results file against a COCO annotation file, with no model: the ground truth's
+    /// image ids, categories (in id order), <c>iscrowd</c> and <c>area</c>; the results' <c>image_id</c>,
+    /// <c>category_id</c>, <c>bbox</c> (x, y, w, h) and <c>score</c>, all read as doubles.
+    /// </summary>
+    public static DetectionMetrics EvaluateCocoResults(this MulticlassClassificationCatalog catalog, string annotationsPath, string resultsPath)
+    {
+        _ = catalog;
+        return CocoResultsEvaluation.Evaluate(annotationsPath, resultsPath);
+    }
 }

@@ -1,10 +1,30 @@
 namespace Microsoft.ML.RetinaNet.Evaluation;
 
+/// <summary>One box as COCO stores it (x, y, width, height, in double) with the area that decides small/medium/large.</summary>
+internal readonly record struct CocoBox(double X, double Y, double W, double H, double Area)
+{
+    /// <summary>From corners: width and height are the exact double differences; the area is w·h unless given.</summary>
+    public static CocoBox FromCorners(double x0, double y0, double x1, double y1, double? area = null)
+    {
+        double w = x1 - x0, h = y1 - y0;
+        return new CocoBox(x0, y0, w, h, area ?? w * h);
+    }
+
+    /// <summary>From a COCO bbox [x, y, w, h]; the area is the annotation's <c>area</c> when it has one, else w·h.</summary>
+    public static CocoBox FromBbox(double x, double y, double w, double h, double? area = null) => new(x, y, w, h, area ?? w * h);
+
+    public static CocoBox[] FromCorners(float[] corners, double[]? areas = null) =>
+        Enumerable.Range(0, corners.Length / 4).Select(i => FromCorners(corners[4 * i], corners[4 * i + 1], corners[4 * i + 2], corners[4 * i + 3],
+            areas is { Length: > 0 } ? areas[i] : null)).ToArray();
+}
+
 /// <summary>
-/// COCO box evaluation with pycocotools' <c>COCOeval</c> semantics: per image and class, detections sorted by
-/// score (stable) and capped at 100, greedily matched to ground truth at IoU thresholds 0.50:0.05:0.95 (crowd
-/// boxes may absorb several detections and are ignored), area ranges all/small/medium/large, precision
-/// interpolated at 101 recall points, recall at 1/10/100 detections. Areas are box areas (w·h).
+/// COCO box evaluation with pycocotools' <c>COCOeval</c> semantics (iouType bbox): images in ascending image id, per image
+/// and class ground truth with crowd regions last and detections sorted by score (stable) and capped at 100, greedily
+/// matched at IoU thresholds 0.50:0.05:0.95 (a crowd region absorbs any number of detections, with IoU = intersection /
+/// detection area, and they are ignored), area ranges all/small/medium/large with inclusive bounds on the ground truth's
+/// <c>area</c> (w·h when none is given) and the detection's w·h, precision interpolated at 101 recall points, recall at
+/// 1/10/100 detections. Boxes, areas and scores are doubles, as pycocotools reads them.
 /// </summary>
 internal sealed class CocoEvaluator
 {
@@ -17,25 +37,34 @@ internal sealed class CocoEvaluator
 
     private readonly int _classCount;
     private readonly List<ImageRecord> _images = new();
+    private readonly Dictionary<long, int> _ids = new();
+    private long _nextId;
 
     public CocoEvaluator(int classCount) => _classCount = classCount;
 
-    private sealed record Box(float X0, float Y0, float X1, float Y1)
-    {
-        public double Area => (double)(X1 - X0) * (Y1 - Y0);
-    }
+    private sealed record ImageRecord(long Id, CocoBox[] Gt, int[] GtLabels, bool[] GtCrowd, CocoBox[] Dt, double[] DtScores, int[] DtLabels);
 
-    private sealed record ImageRecord(Box[] Gt, int[] GtLabels, bool[] GtCrowd, Box[] Dt, float[] DtScores, int[] DtLabels);
-
-    /// <summary>Adds one image: boxes as x0 y0 x1 y1 (4 per object), 0-based labels.</summary>
+    /// <summary>Adds one image with the next image id (its order): boxes as x0 y0 x1 y1 (4 per object), 0-based labels.</summary>
     public void Add(float[] gtBoxes, int[] gtLabels, bool[]? gtCrowd, float[] dtBoxes, float[] dtScores, int[] dtLabels)
     {
         if (gtBoxes.Length != 4 * gtLabels.Length || dtBoxes.Length != 4 * dtLabels.Length || dtScores.Length != dtLabels.Length)
             throw new ArgumentException("Each object needs one label and 4 box values; each detection one label, one score and 4 box values.");
+        Add(_nextId, CocoBox.FromCorners(gtBoxes), gtLabels, gtCrowd, CocoBox.FromCorners(dtBoxes),
+            dtScores.Select(v => (double)v).ToArray(), dtLabels);
+    }
+
+    /// <summary>Adds the image <paramref name="imageId"/> (images are evaluated in ascending id, as pycocotools does).</summary>
+    public void Add(long imageId, CocoBox[] gt, int[] gtLabels, bool[]? gtCrowd, CocoBox[] dt, double[] dtScores, int[] dtLabels)
+    {
+        if (gt.Length != gtLabels.Length || dt.Length != dtLabels.Length || dtScores.Length != dtLabels.Length || (gtCrowd != null && gtCrowd.Length != gtLabels.Length))
+            throw new ArgumentException("Each object needs one label (and one crowd flag); each detection one label and one score.");
         foreach (int l in gtLabels.Concat(dtLabels))
             if (l < 0 || l >= _classCount)
                 throw new ArgumentOutOfRangeException(nameof(gtLabels), l, $"Labels must be in 0..{_classCount - 1}.");
-        _images.Add(new ImageRecord(ToBoxes(gtBoxes), gtLabels, gtCrowd ?? new bool[gtLabels.Length], ToBoxes(dtBoxes), dtScores, dtLabels));
+        if (!_ids.TryAdd(imageId, _images.Count))
+            throw new ArgumentException($"Image id {imageId} was given twice; each image needs its own id.", nameof(imageId));
+        _images.Add(new ImageRecord(imageId, gt, gtLabels, gtCrowd ?? new bool[gtLabels.Length], dt, dtScores, dtLabels));
+        _nextId = Math.Max(_nextId, imageId + 1);
     }
 
     public int ImageCount => _images.Count;
@@ -43,7 +72,7 @@ internal sealed class CocoEvaluator
     /// <summary>Per (image, class, area) evaluation result, pycocotools' evaluateImg with maxDet 100.</summary>
     private sealed class ImageEval
     {
-        public required float[] Scores;          // D, sorted
+        public required double[] Scores;         // D, sorted
         public required bool[,] Matched;         // T × D
         public required bool[,] DtIgnore;        // T × D
         public required bool[] GtIgnore;         // G
@@ -57,12 +86,13 @@ internal sealed class CocoEvaluator
         Fill(precision, -1);
         Fill(recall, -1);
 
+        var byId = _images.OrderBy(i => i.Id).ToList(); // pycocotools: sorted(np.unique(imgIds))
         for (int k = 0; k < K; k++)
         {
             for (int a = 0; a < A; a++)
             {
                 var evals = new List<ImageEval>();
-                foreach (var image in _images)
+                foreach (var image in byId)
                 {
                     var e = EvaluateImage(image, k, AreaRanges[a]);
                     if (e != null) evals.Add(e);
@@ -159,7 +189,7 @@ internal sealed class CocoEvaluator
 
     private static void Accumulate(List<ImageEval> evals, int maxDet, double[,,,,] precision, double[,,,] recall, int k, int a, int m)
     {
-        var entries = new List<(float Score, int Image, int Det)>();
+        var entries = new List<(double Score, int Image, int Det)>();
         for (int i = 0; i < evals.Count; i++)
             for (int d = 0; d < Math.Min(maxDet, evals[i].Scores.Length); d++)
                 entries.Add((evals[i].Scores[d], i, d));
@@ -223,15 +253,18 @@ internal sealed class CocoEvaluator
         return count == 0 ? -1 : sum / count;
     }
 
-    /// <summary>pycocotools' box IoU; for a crowd box the union is the detection's own area.</summary>
-    private static double Iou(Box d, Box g, bool crowd)
+    /// <summary>
+    /// pycocotools' box IoU from x, y, w, h: the overlap is min(x + w) − max(x) by min(y + h) − max(y); the union is the
+    /// two boxes' w·h minus the overlap, or for a crowd region the detection's own w·h.
+    /// </summary>
+    private static double Iou(CocoBox d, CocoBox g, bool crowd)
     {
-        double w = Math.Min(d.X1, g.X1) - Math.Max(d.X0, g.X0);
+        double w = Math.Min(d.X + d.W, g.X + g.W) - Math.Max(d.X, g.X);
         if (w <= 0) return 0;
-        double h = Math.Min(d.Y1, g.Y1) - Math.Max(d.Y0, g.Y0);
+        double h = Math.Min(d.Y + d.H, g.Y + g.H) - Math.Max(d.Y, g.Y);
         if (h <= 0) return 0;
-        double inter = w * h;
-        double union = crowd ? d.Area : d.Area + g.Area - inter;
+        double inter = w * h, dArea = d.W * d.H, gArea = g.W * g.H;
+        double union = crowd ? dArea : dArea + gArea - inter;
         return inter / union;
     }
 
@@ -256,8 +289,6 @@ internal sealed class CocoEvaluator
         values[num - 1] = stop;
         return values;
     }
-
-    private static Box[] ToBoxes(float[] b) => Enumerable.Range(0, b.Length / 4).Select(i => new Box(b[4 * i], b[4 * i + 1], b[4 * i + 2], b[4 * i + 3])).ToArray();
 
     private static void Fill(double[,,,,] array, double value)
     {

@@ -36,11 +36,11 @@ public sealed class DetectionMetrics
     public double AveragePrecision50 { get; }
     /// <summary>AP at IoU 0.75.</summary>
     public double AveragePrecision75 { get; }
-    /// <summary>AP for objects smaller than 32² pixels.</summary>
+    /// <summary>AP for small objects: area ≤ 32² (pycocotools' bounds are inclusive: exactly 32² is small and medium).</summary>
     public double AveragePrecisionSmall { get; }
-    /// <summary>AP for objects between 32² and 96² pixels.</summary>
+    /// <summary>AP for medium objects: 32² ≤ area ≤ 96².</summary>
     public double AveragePrecisionMedium { get; }
-    /// <summary>AP for objects larger than 96² pixels.</summary>
+    /// <summary>AP for large objects: area ≥ 96².</summary>
     public double AveragePrecisionLarge { get; }
     /// <summary>Recall with 1 detection per image, averaged over IoU thresholds.</summary>
     public double AverageRecall1 { get; }
@@ -54,6 +54,16 @@ public sealed class DetectionMetrics
     public double AverageRecallMedium { get; }
     /// <summary>Recall (100 detections) for large objects.</summary>
     public double AverageRecallLarge { get; }
+    /// <summary>
+    /// The twelve numbers in the order <c>COCOeval.stats</c> holds them: AP, AP50, AP75, APs, APm, APl, AR1, AR10, AR100,
+    /// ARs, ARm, ARl.
+    /// </summary>
+    public double[] Stats() => new[]
+    {
+        MeanAveragePrecision, AveragePrecision50, AveragePrecision75, AveragePrecisionSmall, AveragePrecisionMedium, AveragePrecisionLarge,
+        AverageRecall1, AverageRecall10, AverageRecall100, AverageRecallSmall, AverageRecallMedium, AverageRecallLarge,
+    };
+
     /// <summary>AP@[.50:.95] of each class by name; −1 for a class without ground truth.</summary>
     public IReadOnlyDictionary<string, double> PerClassAveragePrecision { get; }
     /// <summary>AP at IoU 0.50 of each class by name (all areas, 100 detections); −1 for a class without ground truth.</summary>

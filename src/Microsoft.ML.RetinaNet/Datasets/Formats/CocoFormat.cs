@@ -9,10 +9,16 @@ namespace Microsoft.ML.RetinaNet.Datasets.Formats;
 /// <summary>What to do with COCO annotations marked <c>iscrowd</c>.</summary>
 public enum CrowdAnnotations
 {
-    /// <summary>Leave them out, as torchvision's COCO training does (the COCO evaluator ignores them too). Default.</summary>
+    /// <summary>
+    /// Leave them out, as torchvision's COCO training does. Default. Not for evaluation: a detection on a left-out crowd
+    /// region counts as a false positive, where pycocotools ignores it; evaluate with <see cref="Keep"/>.
+    /// </summary>
     Skip,
 
-    /// <summary>Keep them as ordinary boxes.</summary>
+    /// <summary>
+    /// Keep them, flagged in <see cref="DetectionRecord.IsCrowd"/>: <c>EvaluateCocoDetection</c> with that column treats
+    /// them as pycocotools does (ignored regions that absorb detections); training treats them as ordinary boxes.
+    /// </summary>
     Keep,
 }
 
@@ -82,11 +88,11 @@ public static class CocoFormat
             if (string.IsNullOrWhiteSpace(c.Name)) throw new DatasetFormatException(jsonPath, $"category id {c.Id}", "has no name");
             if (!names.TryAdd(c.Id, c.Name)) throw new DatasetFormatException(jsonPath, $"category id {c.Id}", "appears twice");
         }
-        var images = new Dictionary<long, (CocoImage Image, List<string> Labels, List<float> Boxes)>();
+        var images = new Dictionary<long, (CocoImage Image, List<string> Labels, List<float> Boxes, List<bool> Crowd, List<double> Area)>();
         foreach (var image in file.Images)
         {
             if (string.IsNullOrWhiteSpace(image.FileName)) throw new DatasetFormatException(jsonPath, $"image id {image.Id}", "has no file_name");
-            if (!images.TryAdd(image.Id, (image, new List<string>(), new List<float>()))) throw new DatasetFormatException(jsonPath, $"image id {image.Id}", "appears twice");
+            if (!images.TryAdd(image.Id, (image, new List<string>(), new List<float>(), new List<bool>(), new List<double>()))) throw new DatasetFormatException(jsonPath, $"image id {image.Id}", "appears twice");
         }
         foreach (var a in file.Annotations ?? new List<CocoAnnotation>())
         {
@@ -98,14 +104,21 @@ public static class CocoFormat
                 throw new DatasetFormatException(jsonPath, place, $"bbox [{string.Join(", ", b.Select(v => v.ToString(CultureInfo.InvariantCulture)))}] needs finite numbers and a positive width and height (COCO boxes are x, y, width, height)");
             if (a.IsCrowd != 0 && crowd == CrowdAnnotations.Skip)
                 continue;
+            if (a.Area is double given && !(given >= 0 && double.IsFinite(given)))
+                throw new DatasetFormatException(jsonPath, place, $"area {given.ToString(CultureInfo.InvariantCulture)} must be a finite number of 0 or more");
             entry.Labels.Add(name);
             entry.Boxes.AddRange(new[] { (float)b[0], (float)b[1], (float)(b[0] + b[2]), (float)(b[1] + b[3]) });
+            entry.Crowd.Add(a.IsCrowd != 0);
+            entry.Area.Add(a.Area ?? b[2] * b[3]);
         }
         var records = file.Images.Select(i => images[i.Id]).Select(e => new DetectionRecord
         {
             ImagePath = e.Image.FileName!,
             Label = e.Labels.ToArray(),
             BoundingBoxes = e.Boxes.ToArray(),
+            IsCrowd = e.Crowd.Any(c => c) ? e.Crowd.ToArray() : Array.Empty<bool>(),
+            Area = e.Area.ToArray(),
+            ImageId = e.Image.Id,
         }).ToList();
         return (records, categories.Select(c => c.Name!).ToList());
     }

@@ -19,15 +19,28 @@ public enum AnnotationFormat
 /// <summary>One entry point for the readers: records with paths relative to the image folder, and the class names.</summary>
 public static class DatasetFiles
 {
-    /// <summary>Reads annotations of <paramref name="format"/> at <paramref name="annotations"/> for images in <paramref name="imageFolder"/>.</summary>
-    public static (List<DetectionRecord> Records, IReadOnlyList<string> ClassNames) Read(AnnotationFormat format, string annotations, string imageFolder)
+    /// <summary>
+    /// Reads annotations of <paramref name="format"/> at <paramref name="annotations"/> for images in
+    /// <paramref name="imageFolder"/>. COCO keeps its image ids (and, with <paramref name="crowd"/> = Keep, its crowd
+    /// regions flagged); the other formats number their images from 1 in file order.
+    /// </summary>
+    public static (List<DetectionRecord> Records, IReadOnlyList<string> ClassNames) Read(AnnotationFormat format, string annotations, string imageFolder,
+        CrowdAnnotations crowd = CrowdAnnotations.Skip)
     {
         if (!File.Exists(annotations) && !Directory.Exists(annotations))
             throw new FileNotFoundException($"Annotations '{annotations}' do not exist.", annotations);
+        if (format == AnnotationFormat.Coco)
+            return CocoFormat.Read(annotations, crowd);
+        var (records, classNames) = ReadOther(format, annotations, imageFolder);
+        for (int i = 0; i < records.Count; i++)
+            records[i].ImageId = i + 1;
+        return (records, classNames);
+    }
+
+    private static (List<DetectionRecord> Records, IReadOnlyList<string> ClassNames) ReadOther(AnnotationFormat format, string annotations, string imageFolder)
+    {
         switch (format)
         {
-            case AnnotationFormat.Coco:
-                return CocoFormat.Read(annotations);
             case AnnotationFormat.Voc:
                 return VocFormat.Read(annotations);
             case AnnotationFormat.Csv:
