@@ -28,10 +28,10 @@ internal sealed class DatasetArguments
 
     public bool Given(ParseResult parse) => parse.GetValue(Annotations) != null;
 
-    public (List<DetectionRecord> Records, IReadOnlyList<string> ClassNames, string Folder) Read(ParseResult parse)
+    public (List<DetectionRecord> Records, IReadOnlyList<string> ClassNames, string Folder) Read(ParseResult parse, CrowdAnnotations crowd = CrowdAnnotations.Skip)
     {
         string folder = parse.GetValue(Images) ?? throw new ArgumentException($"{Images.Name} is needed with {Annotations.Name}.");
-        var (records, classes) = DatasetFiles.Read(parse.GetValue(Format), parse.GetValue(Annotations)!, folder);
+        var (records, classes) = DatasetFiles.Read(parse.GetValue(Format), parse.GetValue(Annotations)!, folder, crowd);
         return (records, classes, folder);
     }
 

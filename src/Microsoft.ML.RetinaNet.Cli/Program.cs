@@ -10,7 +10,7 @@ internal static class Program
         var mainJob = MainJobCommand.Create();
         var root = new RootCommand("RetinaNet for ML.NET: generate data, tune anchors, train, evaluate, score.")
         {
-            mainJob, QuickStartCommand.Create(), AnchorStudyCommand.Create(), GenerateCommand.Create(), TuneAnchorsCommand.Create(), TrainCommand.Create(), EvaluateCommand.Create(), PredictCommand.Create(), ScoreCommand.Create(), ExportCommand.Create(),
+            mainJob, QuickStartCommand.Create(), AnchorStudyCommand.Create(), GenerateCommand.Create(), TuneAnchorsCommand.Create(), TrainCommand.Create(), EvaluateCommand.Create(), PredictCommand.Create(), ScoreCommand.Create(), ExportCommand.Create(), ImportCommand.Create(),
         };
         // With no verb the main job (the ski-scene job) runs with its defaults.
         root.SetAction(_ => mainJob.Parse(Array.Empty<string>()).Invoke());

@@ -27,6 +27,16 @@ public static class RetinaNetCatalog
         => new(MLNetInternals.Environment(catalog), options);
 
     /// <summary>
+    /// A fitted RetinaNet transformer from a torchvision RetinaNet <c>.pth</c> and its class names, without training (see
+    /// <see cref="RetinaNetTrainer.FromTorchvision"/>); <paramref name="options"/> describe the network (Depth, Version,
+    /// anchors) and scoring (ImageSize, post-processing, column names). Save it with <c>mlContext.Model.Save</c> or
+    /// <see cref="RetinaNetTransformer.ExportToOnnx"/>.
+    /// </summary>
+    public static RetinaNetTransformer RetinaNetFromTorchvision(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
+        string pthPath, IReadOnlyList<string> classNames, RetinaNetTrainer.Options? options = null)
+        => catalog.RetinaNet(options ?? new RetinaNetTrainer.Options()).FromTorchvision(pthPath, classNames);
+
+    /// <summary>
     /// Makes the RetinaNet transforms known to <paramref name="mlContext"/> so that <c>mlContext.Model.Load</c> can read a
     /// saved RetinaNet model: the one call to make before loading (it registers this assembly's custom mappings). It also
     /// gives the context RetinaNet's ONNX Runtime session options (every core; ML.NET does not save thread counts), unless

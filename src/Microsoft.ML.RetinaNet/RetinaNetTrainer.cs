@@ -80,6 +80,61 @@ public sealed partial class RetinaNetTrainer : IEstimator<RetinaNetTransformer>
         }
     }
 
+    private sealed class ImagePathRow
+    {
+        public string ImagePath { get; set; } = "";
+    }
+
+    /// <summary>
+    /// The fitted transformer of a torchvision RetinaNet state_dict (<c>.pth</c>, e.g. COCO weights), with no training: the
+    /// network these options describe (<c>Depth</c>, <c>Version</c>, <c>Anchors</c>; BatchNorm frozen as torchvision
+    /// stores it) holds the file's weights, and scores through the same ONNX chain as a trained model (letterboxed to
+    /// <c>ImageSize</c>, the post-processing options). <paramref name="classNames"/> are the classes of the file's
+    /// classification layer in index order (for torchvision's COCO weights, its 91 category names including
+    /// "__background__" and "N/A"); a different count is an error naming both.
+    /// </summary>
+    public RetinaNetTransformer FromTorchvision(string pthPath, IReadOnlyList<string> classNames)
+    {
+        if (string.IsNullOrEmpty(pthPath)) throw new ArgumentException("The path of a torchvision RetinaNet .pth file is needed.", nameof(pthPath));
+        if (!File.Exists(pthPath)) throw new FileNotFoundException($"The weights file '{pthPath}' does not exist.", pthPath);
+        if (classNames is null || classNames.Count == 0) throw new ArgumentException("The class names of the file's classification layer are needed (one per class, in index order).", nameof(classNames));
+        if (classNames.Distinct(StringComparer.Ordinal).Count() != classNames.Count)
+            throw new ArgumentException($"Class names must be distinct; repeated: {string.Join(", ", classNames.GroupBy(n => n, StringComparer.Ordinal).Where(g => g.Count() > 1).Select(g => g.Key))}.", nameof(classNames));
+        var copy = _options.Clone();
+        copy.PretrainedWeightsPath = null; // resolved below as a whole RetinaNet, never as a backbone
+        copy.PretrainedBackbone = PretrainedBackbone.None;
+        var o = Resolve(copy);
+        var (gpu, fallback) = MLNetInternals.GpuSettings(_env);
+        var device = TorchDevice.Select(gpu, fallback);
+        var weights = TorchvisionWeights.Read(pthPath);
+        RetinaNetNetwork? network = null;
+        try
+        {
+            if (weights.TryGetValue("head.classification_head.cls_logits.bias", out var logits) && logits.shape[0] != (long)classNames.Count * o.Anchors.AnchorsPerLocation)
+                throw new ArgumentException($"'{pthPath}' has a classification layer for {logits.shape[0] / o.Anchors.AnchorsPerLocation} classes ({logits.shape[0]} outputs, {o.Anchors.AnchorsPerLocation} anchors per location) but {classNames.Count} class names were given; give one name per class of the file, in index order.", nameof(classNames));
+            network = new RetinaNetNetwork(new NetworkConfig(classNames.Count, o.Depth, o.Version, BackboneNorm.FrozenBatchNorm, o.Anchors.AnchorsPerLocation));
+            TorchvisionWeights.Load(network, weights, pthPath, PretrainedWeightsKind.RetinaNet, keepClassLogitsOnClassCountChange: false);
+            network.to(device);
+            network.eval();
+            var model = new DetectorModel(network, o.Anchors,
+                new PostProcessSettings(o.ScoreThreshold, o.TopKCandidates, o.NmsThreshold, o.MaxDetectionsPerImage), o.ImageSize, classNames.ToArray(), device);
+            var ml = new MLContext(seed: 0);
+            var paths = ml.Data.LoadFromEnumerable(Array.Empty<ImagePathRow>());
+            var images = ml.Transforms.LoadImages(o.ImageColumnName, null, nameof(ImagePathRow.ImagePath)).Fit(paths).Transform(paths);
+            var outputs = new OutputColumns(o.PredictedLabelColumnName, o.ScoreColumnName, o.PredictedBoundingBoxColumnName);
+            return RetinaNetTransformer.Create(model, images, o.ImageColumnName, outputs, gpu, fallback, Array.Empty<EpochRecord>());
+        }
+        catch
+        {
+            network?.Dispose();
+            throw;
+        }
+        finally
+        {
+            foreach (var t in weights.Values) t.Dispose();
+        }
+    }
+
     /// <summary>The input columns plus PredictedLabel, Score and PredictedBoundingBoxes; checks the input columns' types.</summary>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {

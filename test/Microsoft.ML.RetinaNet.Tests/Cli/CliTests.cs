@@ -55,6 +55,33 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public void ScoreWritesCocoResultsThatEvaluateReadsWithoutAModel()
+    {
+        string data = Path.Combine(_dir, "scenes"), run = Path.Combine(_dir, "run");
+        Assert.Equal(0, Run("generate", "--output", data, "--train", "4", "--validation", "1", "--test", "4", "--image-size", "64").ExitCode);
+        var train = Run("train", "--annotations", Path.Combine(data, "train.json"), "--images", Path.Combine(data, "train"), "--depth", "18",
+            "--image-size", "64", "--epochs", "1", "--score-threshold", "0", "--output", run);
+        Assert.True(train.ExitCode == 0, train.Error);
+        string results = Path.Combine(_dir, "results.json"), test = Path.Combine(data, "test.json");
+        var score = Run("score", "--model", Path.Combine(run, "model.zip"), "--images", Path.Combine(data, "test"), "--output", results,
+            "--coco-results", "--annotations", test);
+        Assert.True(score.ExitCode == 0, score.Error);
+        using (var written = System.Text.Json.JsonDocument.Parse(File.ReadAllText(results)))
+        {
+            var first = written.RootElement.EnumerateArray().First();
+            foreach (string field in new[] { "image_id", "category_id", "bbox", "score" })
+                Assert.True(first.TryGetProperty(field, out _), $"a COCO result needs {field}");
+        }
+        var fromFile = Run("evaluate", "--annotations", test, "--results", results);
+        Assert.True(fromFile.ExitCode == 0, fromFile.Error);
+        var fromModel = Run("evaluate", "--model", Path.Combine(run, "model.zip"), "--annotations", test, "--images", Path.Combine(data, "test"));
+        Assert.True(fromModel.ExitCode == 0, fromModel.Error);
+        Assert.Equal(fromModel.Out, fromFile.Out); // the same 12 numbers and per-class table
+        var both = Run("evaluate", "--annotations", test, "--results", results, "--model", Path.Combine(run, "model.zip"));
+        Assert.Equal("error: give --model (score a dataset) or --results (a COCO results file), not both", both.Error.Trim());
+    }
+
+    [Fact]
     public void TheScenesJobWritesTheWholeReport()
     {
         string output = Path.Combine(_dir, "main");

@@ -1,3 +1,4 @@
+using Microsoft.ML.Data;
 using Microsoft.ML.RetinaNet.Modeling;
 using Microsoft.ML.RetinaNet.Weights;
 using Xunit;
@@ -37,6 +38,60 @@ public sealed class PthLoadingTests : IDisposable
         // the prior-probability bias came from torchvision's initialisation in the file
         var bias = network.state_dict()["head.classification_head.cls_logits.bias"];
         Assert.Equal(-Math.Log(99), bias[0].item<float>(), 5);
+    }
+
+    [Fact]
+    public void ATorchvisionPthBecomesAFittedTransformerWithoutTraining()
+    {
+        string path = Path.Combine(_dir, "retinanet_r18_v2.pth");
+        TorchvisionScript.Run("--pth", path, "--config", "r18_v2"); // 3 classes
+        var ml = new MLContext(seed: 1);
+        var options = new RetinaNetTrainer.Options { Depth = 18, Version = RetinaNetVersion.V2, ImageSize = 128, ScoreThreshold = 0 };
+        using var model = ml.MulticlassClassification.Trainers.RetinaNetFromTorchvision(path, new[] { "a", "b", "c" }, options);
+        AssertHoldsDeterministicWeights(model.Model.Network, _ => true);
+        Assert.Equal(new[] { "a", "b", "c" }, model.ClassNames);
+        Assert.Empty(model.History);
+
+        // it scores through the ONNX chain like a trained model, and saves and loads
+        string images = Path.Combine(_dir, "images");
+        var rows = Microsoft.ML.RetinaNet.Datasets.SyntheticShapes.Write(images, 2, 96, 80, seed: 4);
+        var data = ml.Transforms.LoadImages("Image", images, "ImagePath").Fit(ml.Data.LoadFromEnumerable(rows)).Transform(ml.Data.LoadFromEnumerable(rows));
+        var scores = model.Transform(data).GetColumn<float[]>("Score").ToList();
+        Assert.Equal(2, scores.Count);
+        Assert.All(scores, s => Assert.NotEmpty(s)); // score threshold 0: the deterministic weights give candidates
+        string zip = Path.Combine(_dir, "model.zip");
+        ml.Model.Save(model, data.Schema, zip);
+        var loaded = new MLContext().Model.LoadRetinaNet(zip, out _);
+        Assert.Equal(scores, loaded.Transform(data).GetColumn<float[]>("Score").ToList());
+
+        // the class names must match the file's classification layer
+        var error = Assert.Throws<ArgumentException>(() => ml.MulticlassClassification.Trainers.RetinaNetFromTorchvision(path, new[] { "a", "b" }, options));
+        Assert.Contains("has a classification layer for 3 classes (27 outputs, 9 anchors per location) but 2 class names were given", error.Message);
+        // and the network described by the options must be the file's
+        var wrong = Assert.Throws<InvalidDataException>(() => ml.MulticlassClassification.Trainers.RetinaNetFromTorchvision(path, new[] { "a", "b", "c" },
+            new RetinaNetTrainer.Options { Depth = 18, Version = RetinaNetVersion.V1, ImageSize = 128 }));
+        Assert.Contains("do not fit this network", wrong.Message);
+    }
+
+    [Fact]
+    public void TheImportVerbWritesAModelThatScores()
+    {
+        string path = Path.Combine(_dir, "retinanet_r18_v2.pth");
+        TorchvisionScript.Run("--pth", path, "--config", "r18_v2");
+        string classes = Path.Combine(_dir, "classes.txt");
+        File.WriteAllLines(classes, new[] { "square", "disc", "bar" });
+        string output = Path.Combine(_dir, "imported");
+        var import = Cli.CliTests.Run("import", "--pth", path, "--classes", classes, "--depth", "18", "--version", "V2", "--image-size", "128",
+            "--score-threshold", "0", "--output", output);
+        Assert.True(import.ExitCode == 0, import.Out + import.Error);
+        Assert.Contains("ResNet-18 V2, 3 classes, 128×128", import.Out);
+        string images = Path.Combine(_dir, "images");
+        Microsoft.ML.RetinaNet.Datasets.SyntheticShapes.Write(images, 2, 96, 80, seed: 4);
+        string json = Path.Combine(_dir, "detections.json");
+        var score = Cli.CliTests.Run("score", "--model", Path.Combine(output, "model.zip"), "--images", images, "--output", json);
+        Assert.True(score.ExitCode == 0, score.Out + score.Error);
+        Assert.Contains("2 images scored", score.Out);
+        Assert.True(new FileInfo(Path.Combine(output, "model.onnx")).Length > 1_000_000);
     }
 
     [Fact]
