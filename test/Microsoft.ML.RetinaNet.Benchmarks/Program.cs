@@ -4,7 +4,8 @@
 // Options: --quick (1 round, small scaling table, written to artifacts/benchmarks-quick), --rounds N, --threads N,
 // --output DIR. Other verbs: `micro [BenchmarkDotNet arguments]` runs the BenchmarkDotNet micro benchmarks;
 // `peak-memory …` is the child process the peak-memory figure starts; `loaded-latency [--depth N] [--size N]` prints the
-// per-image latency of a fitted model, one loaded with LoadRetinaNet and one loaded with ML.NET's default session options.
+// per-image latency of a fitted model, one loaded with LoadRetinaNet and one loaded with ML.NET's default session options;
+// `limits` prints the machine's measured fp32/bf16 peak and the workloads' FLOPs.
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
@@ -35,6 +36,30 @@ if (options.Verb == "peak-memory")
     return 0;
 }
 
+if (options.Verb == "limits")
+{
+    // the machine's measured peak and the FLOPs of the benchmarked workloads, without torchvision
+    var limits = MachinePeak.Measure();
+    Console.WriteLine($"peak: fp32 GEMM {limits.Fp32Gemm:F0}, conv {limits.Fp32Conv:F0}; bf16 GEMM {limits.Bf16Gemm:F0}, conv {limits.Bf16Conv:F0} GFLOP/s");
+    foreach (var (depth, size) in new[] { (18, 384), (18, 512), (50, 512) })
+    {
+        using var network = Networks.Fresh(depth);
+        network.eval();
+        double seconds = double.MaxValue;
+        for (int i = 0; i < 4; i++)
+        {
+            using var scope = TorchSharp.torch.NewDisposeScope();
+            using var noGrad = TorchSharp.torch.no_grad();
+            var timer = Stopwatch.StartNew();
+            network.call(TorchSharp.torch.zeros(1, 3, size, size));
+            if (i > 0) seconds = Math.Min(seconds, timer.Elapsed.TotalSeconds);
+        }
+        double forward = FlopCount.Forward(depth, size, 1);
+        Console.WriteLine($"ResNet-{depth}-FPN {size}²: forward {forward / 1e9:F1} GFLOP per image ({seconds:F3} s here, {forward / seconds / 1e9:F0} GFLOP/s), training step (batch 2) {FlopCount.TrainingStep(depth, size, 2) / 1e9:F1} GFLOP");
+    }
+    return 0;
+}
+
 if (options.Verb == "loaded-latency")
 {
     // per-image latency of the three ways to hold a model: fitted, loaded by LoadRetinaNet, loaded with ML.NET's defaults
@@ -53,17 +78,34 @@ if (options.Verb == "loaded-latency")
 var started = DateTime.UtcNow;
 var clock = Stopwatch.StartNew();
 using var data = new BenchmarkData();
-using var reference = new ReferenceProcess(options.Threads);
-var versions = reference.Ask(new JsonObject { ["figure"] = "versions" });
-var machine = MachineInfo.Collect(TorchSharp.torch.get_num_threads(), versions);
-Console.WriteLine($"{machine.Cpu}, {machine.Cores} cores; ours {machine.OurThreads} threads; torchvision: {machine.Reference}");
-var run = new Interleaver(reference, options.Rounds);
-var figures = new List<FigureResult>();
 bool quick = options.Quick;
 // oneDNN builds and JIT-compiles its kernels during the first steps (ours: 10 s, 7 s, then 4–5 s for R50), so training
 // figures start after three warm-up steps on each side
 const int TrainWarmups = 3;
 const int InferenceWarmups = 3;
+
+// torchvision at its best: its R50 training step under each allocator setting this machine has; the fastest of the tuned
+// ones is measured next to the as-shipped one for every figure, and every ratio and target is against the faster of the two
+var calibration = new List<(ReferenceSetting Setting, double Median)>();
+foreach (var setting in ReferenceSetting.Available())
+{
+    using var candidate = new ReferenceProcess(options.Threads, setting);
+    var request = TrainRequest(50, 512, 2);
+    request["warmup"] = TrainWarmups;
+    var seconds = candidate.Measure(request, quick ? 2 : 3);
+    calibration.Add((setting, FigureResult.Median(seconds)));
+    Console.WriteLine($"torchvision R50 step with {setting.Name} ({setting.Describe()}): {calibration[^1].Median:F2} s");
+}
+var tunedSetting = calibration.Where(c => c.Setting.Name != ReferenceSetting.AsShippedName).OrderBy(c => c.Median).First().Setting;
+using var reference = new ReferenceProcess(options.Threads);
+using var tuned = new ReferenceProcess(options.Threads, tunedSetting);
+var versions = reference.Ask(new JsonObject { ["figure"] = "versions" });
+var machine = MachineInfo.Collect(TorchSharp.torch.get_num_threads(), versions);
+Console.WriteLine($"{machine.Cpu}, {machine.Cores} cores; ours {machine.OurThreads} threads; torchvision: {machine.Reference}; tuned setting: {tunedSetting.Name}");
+var peak = MachinePeak.Measure();
+Console.WriteLine($"peak: fp32 {peak.Fp32:F0} GFLOP/s (GEMM {peak.Fp32Gemm:F0}, conv {peak.Fp32Conv:F0}), bf16 {peak.Bf16:F0} GFLOP/s (GEMM {peak.Bf16Gemm:F0}, conv {peak.Bf16Conv:F0})");
+var run = new Interleaver(new[] { reference, tuned }, options.Rounds);
+var figures = new List<FigureResult>();
 
 JsonObject TrainRequest(int depth, int size, int batch) => new()
 {
@@ -78,20 +120,24 @@ JsonObject InferenceRequest(int depth, int size, IReadOnlyList<string> images) =
 static JsonArray BoxesJson(float[][] boxes) => new(boxes.Select(b => (JsonNode)new JsonArray(b.Select(v => (JsonNode)JsonValue.Create(v)).ToArray())).ToArray());
 
 // training steps
-var r50Step = run.Compare(new FigureResult("train_step_r50", "training step, ResNet-50-FPN, 512², batch 2", "s", Target.RatioAtMost(0.80)),
+var r50Step = run.Compare(new FigureResult("train_step_r50", "training step, ResNet-50-FPN, 512², batch 2", "s", Target.RatioAtMost(0.60)),
     () => new TrainStepWorkload(50, 512, 2, BenchmarkData.GroundTruth(2, 512)), TrainRequest(50, 512, 2), quick ? 1 : 3, warmups: TrainWarmups);
+r50Step.Flops = FlopCount.TrainingStep(50, 512, 2);
 figures.Add(r50Step);
 var r50Plain = run.Compare(new FigureResult("train_step_r50_plain_malloc", "training step, ResNet-50-FPN, 512², batch 2, ReuseNativeMemory = false", "s", Target.None),
     () => new TrainStepWorkload(50, 512, 2, BenchmarkData.GroundTruth(2, 512), reuseNativeMemory: false), TrainRequest(50, 512, 2), quick ? 1 : 3, warmups: TrainWarmups);
 r50Plain.Note = string.Create(CultureInfo.InvariantCulture, $"our step without glibc tuning (what a step costs when malloc unmaps and re-faults its blocks, as torchvision's does): the option makes it {r50Plain.OursMedian / r50Step.OursMedian:F2}× faster.");
 figures.Add(r50Plain);
-figures.Add(run.Compare(new FigureResult("train_step_r18", "training step, ResNet-18-FPN, 512², batch 2", "s", Target.RatioAtMost(0.80)),
-    () => new TrainStepWorkload(18, 512, 2, BenchmarkData.GroundTruth(2, 512)), TrainRequest(18, 512, 2), quick ? 1 : 3, warmups: TrainWarmups));
+var r18Step = run.Compare(new FigureResult("train_step_r18", "training step, ResNet-18-FPN, 512², batch 2", "s", Target.RatioAtMost(0.60)),
+    () => new TrainStepWorkload(18, 512, 2, BenchmarkData.GroundTruth(2, 512)), TrainRequest(18, 512, 2), quick ? 1 : 3, warmups: TrainWarmups);
+r18Step.Flops = FlopCount.TrainingStep(18, 512, 2);
+figures.Add(r18Step);
 
 // inference through the fitted ML.NET transformer
 var inferenceImages = data.Images(1, 512);
 var inference = run.Compare(new FigureResult("inference_r50", "inference per image, ResNet-50-FPN, 512², ML.NET transformer (decode → detections)", "s", Target.RatioAtMost(0.50)),
     () => new InferenceWorkload(50, 512, inferenceImages), InferenceRequest(50, 512, inferenceImages), quick ? 2 : 5, perImage: true, warmups: InferenceWarmups);
+inference.Flops = FlopCount.Forward(50, 512, 1);
 inference.Note = "ours: PredictionEngine over the model saved with mlContext.Model.Save and loaded with LoadRetinaNet (LoadImages + the RetinaNet chain, ONNX Runtime); torchvision: read_image + model.eval() forward with its transform and postprocess_detections. Freshly initialised weights on both sides (no candidate passes the 0.05 score threshold, so NMS work is measured on its own below).";
 figures.Add(inference);
 
@@ -110,7 +156,7 @@ var anchors = run.Compare(new FigureResult("anchors_matching", "anchor generatio
     () => new AnchorMatchingWorkload(512, boxes20, cached: false), anchorsRequest, quick ? 5 : 20);
 anchors.Note = string.Create(CultureInfo.InvariantCulture, $"anchors generated afresh every run on both sides: {100 * anchors.OursMedian / r50Step.OursMedian:F2} % of our R50 step.");
 figures.Add(anchors);
-var cachedRun = new Interleaver(null, options.Rounds);
+var cachedRun = new Interleaver((ReferenceProcess?)null, options.Rounds);
 var anchorsCached = cachedRun.Compare(new FigureResult("anchors_matching_cached", "anchors (cached per size, as our trainer runs) + matching", "s",
         new Target("≤ 5 % of a training step (R50)", f => f.OursMedian <= 0.05 * r50Step.OursMedian)),
     () => new AnchorMatchingWorkload(512, boxes20, cached: true), null, quick ? 5 : 20);
@@ -132,15 +178,15 @@ loader.Note = string.Create(CultureInfo.InvariantCulture,
 figures.Add(loader);
 
 // peak memory, each side in a fresh process
-var memory = new FigureResult("peak_memory_r50", "peak memory, ResNet-50-FPN training, 512², batch 2 (3 steps, whole process)", "MiB", Target.RatioAtMost(1.0))
-{
-    Theirs = new List<double>(),
-};
+var memory = new FigureResult("peak_memory_r50", "peak memory, ResNet-50-FPN training, 512², batch 2 (3 steps, whole process)", "MiB", Target.RatioAtMost(1.0));
+foreach (var setting in new[] { reference.Setting, tuned.Setting })
+    memory.TheirsBySetting[setting.Name] = new List<double>();
 for (int round = 0; round < options.Rounds; round++)
 {
     memory.Ours.Add(PeakMemory.Ours(options.Threads, 50, 512, 2, 3));
-    memory.Theirs.Add(PeakMemory.Theirs(options.Threads, 50, 512, 2, 3));
-    Console.WriteLine($"peak memory: ours {memory.Ours[^1]:F0} MiB, torchvision {memory.Theirs[^1]:F0} MiB");
+    foreach (var setting in new[] { reference.Setting, tuned.Setting })
+        memory.TheirsBySetting[setting.Name].Add(PeakMemory.Theirs(options.Threads, 50, 512, 2, 3, setting));
+    Console.WriteLine($"peak memory: ours {memory.Ours[^1]:F0} MiB, torchvision {string.Join(", ", memory.TheirsBySetting.Select(p => $"{p.Key} {p.Value[^1]:F0}"))} MiB");
 }
 figures.Add(memory);
 
@@ -148,7 +194,7 @@ figures.Add(memory);
 var scaling = new List<ScalingRow>();
 int[] sizes = quick ? new[] { 320 } : new[] { 320, 512, 800 };
 int[] batches = quick ? new[] { 1, 2 } : new[] { 1, 2, 4 };
-var scaleRun = new Interleaver(reference, quick ? 1 : 2);
+var scaleRun = new Interleaver(tuned, quick ? 1 : 2); // against torchvision at its best only
 foreach (int size in sizes)
     foreach (int batch in batches)
     {
@@ -171,6 +217,7 @@ var report = new BenchmarkReport
     Machine = machine, Started = started, Duration = clock.Elapsed, Rounds = options.Rounds,
     Command = "dotnet run --project test/Microsoft.ML.RetinaNet.Benchmarks -c Release" + (quick ? " -- --quick" : ""),
     Figures = figures, Scaling = scaling, Findings = File.Exists(findingsPath) ? File.ReadAllText(findingsPath) : null,
+    Calibration = calibration.Select(c => (c.Setting.Name, c.Setting.Describe(), c.Median)).ToList(), TunedSetting = tunedSetting.Name, Peak = peak,
 };
 string output = options.Output ?? (quick ? Path.Combine(Arguments.RepositoryRoot(), "artifacts", "benchmarks-quick") : Arguments.RepositoryRoot());
 report.Write(output);

@@ -25,7 +25,7 @@ internal sealed class Arguments
             if (!a.StartsWith("--", StringComparison.Ordinal))
             {
                 if (result.Verb != null || i > 0)
-                    throw new ArgumentException($"Unexpected argument '{a}'. Usage: [--quick] [--rounds N] [--threads N] [--output DIR] | micro [BenchmarkDotNet arguments] | loaded-latency [--depth N] [--size N] [--repeats N]");
+                    throw new ArgumentException($"Unexpected argument '{a}'. Usage: [--quick] [--rounds N] [--threads N] [--output DIR] | micro [BenchmarkDotNet arguments] | loaded-latency [--depth N] [--size N] [--repeats N] | limits");
                 result.Verb = a;
                 continue;
             }

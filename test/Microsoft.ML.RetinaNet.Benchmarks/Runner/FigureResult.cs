@@ -26,7 +26,24 @@ internal sealed class FigureResult
     public string Unit { get; }
     public Target Target { get; }
     public List<double> Ours { get; } = new();
-    public List<double>? Theirs { get; set; }
+
+    /// <summary>torchvision's runs under each allocator setting (<see cref="ReferenceSetting.Name"/>), when measured.</summary>
+    public Dictionary<string, List<double>> TheirsBySetting { get; } = new();
+
+    /// <summary>torchvision at its best: the runs of the setting with the lowest median.</summary>
+    public List<double>? Theirs => BestSetting is { } best ? TheirsBySetting[best] : null;
+
+    /// <summary>The setting with the lowest median, the baseline every ratio and target is against.</summary>
+    public string? BestSetting => TheirsBySetting.Where(p => p.Value.Count > 0).OrderBy(p => Median(p.Value)).Select(p => p.Key).FirstOrDefault();
+
+    /// <summary>torchvision as it ships (glibc's malloc defaults).</summary>
+    public double? AsShippedMedian => TheirsBySetting.TryGetValue(ReferenceSetting.AsShippedName, out var runs) && runs.Count > 0 ? Median(runs) : null;
+
+    /// <summary>Floating-point operations of one run (or one image, for per-image figures), when counted.</summary>
+    public double? Flops { get; set; }
+
+    public double? OursGflops => Flops is { } f ? f / OursMedian / 1e9 : null;
+    public double? TheirsGflops => Flops is { } f && TheirsMedian is { } t ? f / t / 1e9 : null;
 
     /// <summary>Free text shown with the figure (what was measured, a derived figure).</summary>
     public string? Note { get; set; }
@@ -34,6 +51,7 @@ internal sealed class FigureResult
     public double OursMedian => Median(Ours);
     public double? TheirsMedian => Theirs is { Count: > 0 } t ? Median(t) : null;
     public double? Ratio => TheirsMedian is { } t && t > 0 ? OursMedian / t : null;
+    public double? RatioAsShipped => AsShippedMedian is { } t && t > 0 ? OursMedian / t : null;
     public bool? Met => Target.IsMet(this);
 
     public static double Median(IReadOnlyList<double> values)

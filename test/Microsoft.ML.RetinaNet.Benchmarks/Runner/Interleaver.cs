@@ -12,12 +12,17 @@ namespace Microsoft.ML.RetinaNet.Benchmarks.Runner;
 /// </summary>
 internal sealed class Interleaver
 {
-    private readonly ReferenceProcess? _reference;
+    private readonly IReadOnlyList<ReferenceProcess> _references;
 
-    public Interleaver(ReferenceProcess? reference, int rounds)
+    /// <summary>Ours against each of <paramref name="references"/> (torchvision under different allocator settings), in turns.</summary>
+    public Interleaver(IReadOnlyList<ReferenceProcess> references, int rounds)
     {
-        _reference = reference;
+        _references = references;
         Rounds = rounds;
+    }
+
+    public Interleaver(ReferenceProcess? reference, int rounds) : this(reference is null ? Array.Empty<ReferenceProcess>() : new[] { reference }, rounds)
+    {
     }
 
     public int Rounds { get; }
@@ -40,7 +45,8 @@ internal sealed class Interleaver
         }
         int theirImages = theirs?["images"] is JsonArray images ? images.Count : theirs?["batch"]?.GetValue<int>() ?? 1;
         if (theirs != null)
-            figure.Theirs = new List<double>();
+            foreach (var reference in _references)
+                figure.TheirsBySetting[reference.Setting.Name] = new List<double>();
         for (int round = 0; round < Rounds; round++)
         {
             for (int i = 0; i < iterations; i++)
@@ -50,9 +56,11 @@ internal sealed class Interleaver
                 figure.Ours.Add(run.Elapsed.TotalSeconds / (perImage ? workload.Images : 1));
             }
             if (theirs != null)
-                figure.Theirs!.AddRange(_reference!.Measure(theirs, iterations).Select(s => s / (perImage ? theirImages : 1)));
+                foreach (var reference in _references)
+                    figure.TheirsBySetting[reference.Setting.Name].AddRange(reference.Measure(theirs, iterations).Select(s => s / (perImage ? theirImages : 1)));
         }
-        string theirsText = figure.TheirsMedian is { } t ? string.Create(CultureInfo.InvariantCulture, $", torchvision {t:G4} {figure.Unit}, ratio {figure.Ratio:F3}") : "";
+        string theirsText = figure.TheirsMedian is { } t ? string.Create(CultureInfo.InvariantCulture,
+            $", torchvision {string.Join(", ", figure.TheirsBySetting.Select(p => $"{p.Key} {FigureResult.Median(p.Value):G4}"))} {figure.Unit}, ratio against the best {figure.Ratio:F3}") : "";
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{figure.Title}: ours {figure.OursMedian:G4} {figure.Unit}{theirsText} ({clock.Elapsed.TotalSeconds:F0} s)"));
         return figure;
     }

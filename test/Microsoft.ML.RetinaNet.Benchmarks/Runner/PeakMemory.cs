@@ -42,9 +42,9 @@ internal static class PeakMemory
         return Read(psi, "ours");
     }
 
-    public static double Theirs(int threads, int depth, int size, int batch, int steps)
+    public static double Theirs(int threads, int depth, int size, int batch, int steps, ReferenceSetting? setting = null)
     {
-        var psi = ReferenceProcess.Start(Arguments("peak-memory", threads, depth, size, batch, steps)
+        var psi = ReferenceProcess.Start(setting ?? ReferenceSetting.AsShipped, Arguments("peak-memory", threads, depth, size, batch, steps)
             .Append("--boxes").Append(JsonSerializer.Serialize(BenchmarkData.GroundTruth(batch, size))).ToArray());
         return Read(psi, "torchvision");
     }

@@ -11,12 +11,16 @@ internal sealed class ReferenceProcess : IDisposable
 {
     private readonly Process _process;
 
-    public ReferenceProcess(int threads)
+    public ReferenceProcess(int threads, ReferenceSetting? setting = null)
     {
-        var psi = Start("serve", "--threads", threads.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Setting = setting ?? ReferenceSetting.AsShipped;
+        var psi = Start(Setting, "serve", "--threads", threads.ToString(System.Globalization.CultureInfo.InvariantCulture));
         psi.RedirectStandardInput = true;
         _process = Process.Start(psi) ?? throw new InvalidOperationException($"Could not start {Python}.");
     }
+
+    /// <summary>How this process was started (allocator settings).</summary>
+    public ReferenceSetting Setting { get; }
 
     /// <summary>The interpreter with torchvision 0.14.1: <c>RETINANET_BENCHMARK_PYTHON</c>, else Debian's /usr/bin/python3.</summary>
     public static string Python => Environment.GetEnvironmentVariable("RETINANET_BENCHMARK_PYTHON") ?? "/usr/bin/python3";
@@ -24,7 +28,10 @@ internal sealed class ReferenceProcess : IDisposable
     public static string Script => Path.Combine(AppContext.BaseDirectory, "reference", "torchvision_reference.py");
 
     /// <summary>A start description for the reference script with <paramref name="arguments"/>; standard output redirected.</summary>
-    public static ProcessStartInfo Start(params string[] arguments)
+    public static ProcessStartInfo Start(params string[] arguments) => Start(ReferenceSetting.AsShipped, arguments);
+
+    /// <summary>The same, with the environment of <paramref name="setting"/>.</summary>
+    public static ProcessStartInfo Start(ReferenceSetting setting, params string[] arguments)
     {
         if (!File.Exists(Python))
             throw new InvalidOperationException($"{Python} does not exist. Install Debian's torchvision (sudo apt-get install python3-torchvision) " +
@@ -32,6 +39,8 @@ internal sealed class ReferenceProcess : IDisposable
         var psi = new ProcessStartInfo(Python) { RedirectStandardOutput = true, UseShellExecute = false };
         psi.ArgumentList.Add(Script);
         foreach (var a in arguments) psi.ArgumentList.Add(a);
+        foreach (var (name, value) in setting.Environment)
+            psi.Environment[name] = value;
         return psi;
     }
 
