@@ -93,14 +93,9 @@ internal static class TorchNativeLibrary
             folders.Add(Path.Combine(root, "runtimes", "linux-x64", "native"));
         }
         if (version is not null)
-            folders.Add(Path.Combine(NuGetCache(), package, version, "runtimes", "linux-x64", "native"));
+            folders.Add(Path.Combine(NuGetCache.Root, package, version, "runtimes", "linux-x64", "native"));
         return folders.Select(f => Path.Combine(f, file)).FirstOrDefault(File.Exists);
     }
-
-    private static string NuGetCache() =>
-        Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } cache
-            ? cache
-            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
 
     private static string? TorchSharpVersion(Assembly torchSharp)
     {

@@ -72,9 +72,7 @@ internal static class MLNetResNet18
 
     private static string[] DefaultDirectories()
     {
-        string packages = Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } configured
-            ? configured
-            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+        string packages = Runtime.NuGetCache.Root;
         return new[]
         {
             Path.Combine(AppContext.BaseDirectory, DefaultModelsFolder),

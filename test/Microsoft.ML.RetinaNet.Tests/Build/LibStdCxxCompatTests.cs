@@ -7,9 +7,7 @@ public class LibStdCxxCompatTests
 {
     private static string PackagedLibTorchSharp()
     {
-        string root = Environment.GetEnvironmentVariable("NUGET_PACKAGES")
-            ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
-        string path = Path.Combine(root, "torchsharp", "0.107.0", "runtimes", "linux-x64", "native", "libLibTorchSharp.so");
+        string path = Path.Combine(Microsoft.ML.RetinaNet.Runtime.NuGetCache.Root, "torchsharp", "0.107.0", "runtimes", "linux-x64", "native", "libLibTorchSharp.so");
         Assert.True(File.Exists(path), $"TorchSharp's native library was expected at {path}");
         return path;
     }

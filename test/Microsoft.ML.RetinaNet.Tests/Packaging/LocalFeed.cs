@@ -39,9 +39,7 @@ public sealed class LocalFeed
 
     public static string Configuration => new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name;
 
-    public static string NuGetCache => Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } cache
-        ? cache
-        : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+    public static string NuGetCache => Microsoft.ML.RetinaNet.Runtime.NuGetCache.Root;
 
     public string Folder { get; }
     public string Version { get; }
