@@ -86,8 +86,7 @@ internal static class MainJobCommand
             Directory.CreateDirectory(sample);
             foreach (var r in splits[2].Records.Take(8))
                 File.Copy(Path.Combine(splits[2].ImageFolder, r.ImagePath), Path.Combine(sample, r.ImagePath), overwrite: true);
-            var truth = splits[2].Records.Take(8).ToDictionary(r => r.ImagePath,
-                r => r.Label.Select((label, i) => (label, r.BoundingBoxes.AsSpan(4 * i, 4).ToArray())).ToList());
+            var truth = PredictCommand.GroundTruth(splits[2].Records.Take(8));
             PredictCommand.Draw(Path.Combine(report, "model.zip"), sample, Path.Combine(report, "predictions"), 0.3f, new UnreadableImages(), out _, truth);
 
             Console.WriteLine();

@@ -36,9 +36,13 @@ internal static class PredictCommand
     public static Dictionary<string, List<(string Label, float[] Box)>> GroundTruth(AnnotationFormat format, string annotations, string folder)
     {
         var (records, _) = DatasetFiles.Read(format, annotations, folder);
-        return records.ToDictionary(r => Path.GetFileName(r.ImagePath),
-            r => r.Label.Select((label, i) => (label, r.BoundingBoxes.AsSpan(4 * i, 4).ToArray())).ToList(), StringComparer.Ordinal);
+        return GroundTruth(records);
     }
+
+    /// <summary>Ground-truth boxes of <paramref name="records"/> by image file name.</summary>
+    public static Dictionary<string, List<(string Label, float[] Box)>> GroundTruth(IEnumerable<Datasets.DetectionRecord> records) =>
+        records.ToDictionary(r => Path.GetFileName(r.ImagePath),
+            r => r.Label.Select((label, i) => (label, r.BoundingBoxes.AsSpan(4 * i, 4).ToArray())).ToList(), StringComparer.Ordinal);
 
     /// <summary>Writes one PNG per readable image with the detections scoring at least <paramref name="minScore"/>; returns how many.</summary>
     public static int Draw(string modelPath, string folder, string output, float minScore, UnreadableImages unreadable, out int total,

@@ -134,12 +134,7 @@ internal static class TorchNativeLibrary
     {
         try
         {
-            Assembly torchSharp = typeof(TorchSharp.torch).Assembly;
-            IntPtr c10 = IntPtr.Zero;
-            string? torchCpu = FindNative(torchSharp, "libc10.so", "libtorch-cpu-linux-x64", LibTorchVersion());
-            if (torchCpu is not null)
-                NativeLibrary.TryLoad(torchCpu, out c10);
-            if (c10 == IntPtr.Zero && !NativeLibrary.TryLoad("c10", torchSharp, null, out c10))
+            if (LoadC10() is not IntPtr c10)
                 return;
             if (Environment.GetEnvironmentVariable("TORCH_CPP_LOG_LEVEL") is { Length: > 0 })
             {
@@ -164,12 +159,16 @@ internal static class TorchNativeLibrary
     private static void InitLogging(IntPtr function) => Marshal.GetDelegateForFunctionPointer<VoidFunction>(function)();
 
     /// <summary>c10's current log level (0 INFO … 3 FATAL), or null when libc10 is not loaded; for tests.</summary>
-    internal static int? LibTorchLogLevel()
+    internal static int? LibTorchLogLevel() =>
+        LoadC10() is IntPtr c10 && NativeLibrary.TryGetExport(c10, "FLAGS_caffe2_log_level", out IntPtr level) ? Marshal.ReadInt32(level) : null;
+
+    /// <summary>libc10 as TorchSharp finds it (the application's copy, else the NuGet cache, else default probing), or null.</summary>
+    private static IntPtr? LoadC10()
     {
         Assembly torchSharp = typeof(TorchSharp.torch).Assembly;
         string? path = FindNative(torchSharp, "libc10.so", "libtorch-cpu-linux-x64", LibTorchVersion());
-        if (path is null || !NativeLibrary.TryLoad(path, out IntPtr c10) || !NativeLibrary.TryGetExport(c10, "FLAGS_caffe2_log_level", out IntPtr level))
-            return null;
-        return Marshal.ReadInt32(level);
+        if (path is not null && NativeLibrary.TryLoad(path, out IntPtr c10))
+            return c10;
+        return NativeLibrary.TryLoad("c10", torchSharp, null, out c10) ? c10 : null;
     }
 }

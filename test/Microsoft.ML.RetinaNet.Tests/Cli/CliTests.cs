@@ -12,8 +12,8 @@ public sealed class CliTests : IDisposable
     internal static string CliPath => Built(Path.Combine("src", "Microsoft.ML.RetinaNet.Cli"), "retinanet.dll");
 
     /// <summary>The build output of a project under the repository root, in this test run's configuration.</summary>
-    internal static string Built(string projectFolder, string assembly) => Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", projectFolder, "bin",
-        new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name, "net10.0", assembly));
+    internal static string Built(string projectFolder, string assembly) =>
+        Path.Combine(Packaging.LocalFeed.Repository, projectFolder, "bin", Packaging.LocalFeed.Configuration, "net10.0", assembly);
 
     internal static (int ExitCode, string Out, string Error) Run(params string[] arguments) => RunDll(CliPath, arguments);
 
