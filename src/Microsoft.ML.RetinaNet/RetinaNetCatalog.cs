@@ -30,7 +30,7 @@ public static class RetinaNetCatalog
     /// A fitted RetinaNet transformer from a torchvision RetinaNet <c>.pth</c> and its class names, without training (see
     /// <see cref="RetinaNetTrainer.FromTorchvision"/>); <paramref name="options"/> describe the network (Depth, Version,
     /// anchors) and scoring (ImageSize, post-processing, column names). Save it with <c>mlContext.Model.Save</c> or
-    /// <see cref="RetinaNetTransformer.ExportToOnnx"/>.
+    /// <see cref="RetinaNetTransformer.ExportToOnnx(string)"/>.
     /// </summary>
     public static RetinaNetTransformer RetinaNetFromTorchvision(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
         string pthPath, IReadOnlyList<string> classNames, RetinaNetTrainer.Options? options = null)
@@ -74,13 +74,47 @@ public static class RetinaNetCatalog
 
     /// <summary>
     /// Writes the detector inside a model file saved with <c>mlContext.Model.Save</c> as a stand-alone ONNX graph for plain
-    /// ONNX Runtime — the same file <see cref="RetinaNetTransformer.ExportToOnnx"/> writes (inputs <c>images</c>,
+    /// ONNX Runtime — the same file <see cref="RetinaNetTransformer.ExportToOnnx(string)"/> writes (inputs <c>images</c>,
     /// <c>image_sizes</c>; outputs <c>boxes</c>, <c>scores</c>, <c>labels</c>, <c>count</c>) — with no TorchSharp and no
     /// training. The model file is checked against its CRC-32s first; a damaged one is an <see cref="InvalidDataException"/>.
     /// </summary>
     public static void ExportRetinaNetToOnnx(this ModelOperationsCatalog catalog, string modelPath, string onnxPath)
     {
         _ = catalog;
+        var chainGraph = ChainGraph(modelPath);
+        SafeFile.Write(onnxPath, s => s.Write(Onnx.OnnxRenamer.Rename(chainGraph, Onnx.RetinaNetOnnxExporter.ChainNames.To(Onnx.RetinaNetOnnxExporter.PublicNames))));
+    }
+
+    /// <summary>
+    /// Writes the int8 form of the detector inside a model file (see <see cref="RetinaNetTransformer.ExportToOnnx(string, Int8Calibration)"/>):
+    /// the model file is loaded, its own steps prepare <paramref name="calibration"/>'s images (rows in the model's input
+    /// schema), and with evaluation data both the float32 and the int8 model are evaluated.
+    /// </summary>
+    public static Int8Report ExportRetinaNetToOnnx(this ModelOperationsCatalog catalog, string modelPath, string onnxPath, Int8Calibration calibration)
+    {
+        var chainGraph = ChainGraph(modelPath);
+        if (Onnx.OnnxModelReader.Read(chainGraph).Nodes.Any(n => n.OpType == "QuantizeLinear"))
+            throw new InvalidOperationException($"The model in '{modelPath}' already scores with an int8 graph; export it without calibration.");
+        var chain = catalog.LoadRetinaNet(modelPath, out _);
+        string int8Path = Path.Combine(Path.GetTempPath(), $"retinanet-{Guid.NewGuid():N}.onnx");
+        try
+        {
+            var report = Int8Scoring.Quantize(chain, chainGraph, calibration, int8Path, null, false, out var int8Chain);
+            (int8Chain as IDisposable)?.Dispose();
+            var publicGraph = Onnx.OnnxRenamer.Rename(File.ReadAllBytes(int8Path), Onnx.RetinaNetOnnxExporter.ChainNames.To(Onnx.RetinaNetOnnxExporter.PublicNames));
+            SafeFile.Write(onnxPath, s => s.Write(publicGraph));
+            return report;
+        }
+        finally
+        {
+            (chain as IDisposable)?.Dispose();
+            try { File.Delete(int8Path); } catch (IOException) { }
+        }
+    }
+
+    /// <summary>The ONNX graph (chain names) inside a model file, after its CRC-32s are checked.</summary>
+    private static byte[] ChainGraph(string modelPath)
+    {
         if (!File.Exists(modelPath))
             throw new FileNotFoundException($"Model file '{modelPath}' does not exist.", modelPath);
         byte[] chainGraph;
@@ -98,13 +132,12 @@ public static class RetinaNetCatalog
             chainGraph = reader.ReadBytes(length);
             if (chainGraph.Length != length)
                 throw new InvalidDataException($"its ONNX entry ends after {chainGraph.Length} of {length} bytes");
-            chainGraph = Onnx.OnnxRenamer.Rename(chainGraph, Onnx.RetinaNetOnnxExporter.ChainNames.To(Onnx.RetinaNetOnnxExporter.PublicNames));
         }
         catch (Exception e) when (e is InvalidDataException or IOException or EndOfStreamException)
         {
             throw new InvalidDataException($"Could not export '{modelPath}': {e.Message}", e);
         }
-        SafeFile.Write(onnxPath, s => s.Write(chainGraph));
+        return chainGraph;
     }
 
     /// <summary>

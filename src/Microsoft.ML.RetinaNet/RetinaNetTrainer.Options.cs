@@ -224,6 +224,17 @@ public sealed partial class RetinaNetTrainer
         /// </summary>
         public bool ReuseNativeMemory { get; set; } = true;
 
+        /// <summary>
+        /// Score with an int8 graph: after training, the ONNX graph is quantised (per-channel int8 convolution weights,
+        /// uint8 activations) with ranges calibrated on the first <see cref="Int8CalibrationImages"/> training images, and
+        /// the fitted transformer, the saved model and <c>ExportToOnnx</c> use it. With a <see cref="ValidationSet"/>, the
+        /// float32 and int8 models are both evaluated on it and the difference is logged. Default false.
+        /// </summary>
+        public bool Int8Scoring { get; set; }
+
+        /// <summary>Training images the int8 ranges are calibrated on (<see cref="Int8Scoring"/>). Default 64.</summary>
+        public int Int8CalibrationImages { get; set; } = 64;
+
         /// <summary>Log the loss every this many steps. Default 10.</summary>
         public int LogEveryNSteps { get; set; } = 10;
 

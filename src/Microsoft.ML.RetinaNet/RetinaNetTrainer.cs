@@ -71,7 +71,14 @@ public sealed partial class RetinaNetTrainer : IEstimator<RetinaNetTransformer>
             ReportSkipped(channel, train, "training data");
             if (validation != null) ReportSkipped(channel, validation, "validation set");
             var outputs = new OutputColumns(o.PredictedLabelColumnName, o.ScoreColumnName, o.PredictedBoundingBoxColumnName);
-            return RetinaNetTransformer.Create(model, input, o.ImageColumnName, outputs, gpu, fallback, summary.History);
+            var int8 = !o.Int8Scoring ? null : new Int8Calibration
+            {
+                Images = input, MaxImages = o.Int8CalibrationImages, EvaluationData = o.ValidationSet,
+                LabelColumnName = o.LabelColumnName, BoundingBoxColumnName = o.BoundingBoxColumnName,
+                PredictedLabelColumnName = o.PredictedLabelColumnName, ScoreColumnName = o.ScoreColumnName, PredictedBoundingBoxColumnName = o.PredictedBoundingBoxColumnName,
+            };
+            return RetinaNetTransformer.Create(model, input, o.ImageColumnName, outputs, gpu, fallback, summary.History, int8,
+                report => channel.Info(MessageSensitivity.None, report.ToString() + (report.Float32 is null ? "" : " on the validation set")));
         }
         catch
         {
@@ -244,6 +251,7 @@ public sealed partial class RetinaNetTrainer : IEstimator<RetinaNetTransformer>
         Check(o.NmsThreshold > 0 && o.NmsThreshold <= 1, nameof(o.NmsThreshold), o.NmsThreshold, "in (0, 1]");
         Check(o.TopKCandidates >= 1, nameof(o.TopKCandidates), o.TopKCandidates, "at least 1");
         Check(o.MaxDetectionsPerImage >= 1, nameof(o.MaxDetectionsPerImage), o.MaxDetectionsPerImage, "at least 1");
+        Check(o.Int8CalibrationImages >= 1, nameof(o.Int8CalibrationImages), o.Int8CalibrationImages, "at least 1");
         Check(o.EarlyStoppingPatience >= 0, nameof(o.EarlyStoppingPatience), o.EarlyStoppingPatience, "0 (off) or more");
         Check(o.HorizontalFlipProbability is >= 0 and <= 1, nameof(o.HorizontalFlipProbability), o.HorizontalFlipProbability, "between 0 and 1");
         Check(o.ScaleJitterMin > 0 && o.ScaleJitterMin <= o.ScaleJitterMax, nameof(o.ScaleJitterMin), o.ScaleJitterMin, $"positive and at most ScaleJitterMax = {o.ScaleJitterMax}");

@@ -31,15 +31,42 @@ public sealed class RetinaNetTransformer : ITransformer, IDisposable
     /// temporary file (deleted on dispose) and the scoring chain of ML.NET transforms around it, bound to <paramref name="input"/>'s schema.
     /// </summary>
     internal static RetinaNetTransformer Create(DetectorModel model, IDataView input, string imageColumnName, OutputColumns outputs,
-        int? gpuDeviceId, bool fallbackToCpu, IReadOnlyList<EpochRecord> history)
+        int? gpuDeviceId, bool fallbackToCpu, IReadOnlyList<EpochRecord> history, Int8Calibration? int8 = null, Action<Int8Report>? reportInt8 = null)
     {
-        string onnxPath = Path.Combine(Path.GetTempPath(), $"retinanet-{Guid.NewGuid():N}.onnx");
+        string onnxPath = TemporaryOnnxPath();
         using (var stream = File.Create(onnxPath))
             Onnx.RetinaNetOnnxExporter.Export(model, stream, Onnx.RetinaNetOnnxExporter.ChainNames);
         var chain = OnnxScoringChain.Build(input, model, onnxPath, imageColumnName, outputs, gpuDeviceId, fallbackToCpu);
-        return new RetinaNetTransformer(model, imageColumnName, chain, onnxPath, history);
+        if (int8 is null)
+            return new RetinaNetTransformer(model, imageColumnName, chain, onnxPath, history);
+        string int8Path = TemporaryOnnxPath();
+        try
+        {
+            var report = Int8Scoring.Quantize(chain, File.ReadAllBytes(onnxPath), int8, int8Path, gpuDeviceId, fallbackToCpu, out var int8Chain);
+            reportInt8?.Invoke(report);
+            return new RetinaNetTransformer(model, imageColumnName, int8Chain, int8Path, history) { IsInt8 = true };
+        }
+        catch
+        {
+            DeleteQuietly(int8Path);
+            throw;
+        }
+        finally
+        {
+            (chain as IDisposable)?.Dispose();
+            DeleteQuietly(onnxPath);
+        }
     }
 
+    private static string TemporaryOnnxPath() => Path.Combine(Path.GetTempPath(), $"retinanet-{Guid.NewGuid():N}.onnx");
+
+    private static void DeleteQuietly(string path)
+    {
+        try { File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+
+    /// <summary>True when this transformer scores with the int8 graph (<see cref="RetinaNetTrainer.Options.Int8Scoring"/>).</summary>
+    public bool IsInt8 { get; private init; }
 
     /// <summary>Per-epoch mean loss and validation metrics of the training that made this model.</summary>
     public IReadOnlyList<EpochRecord> History { get; }
@@ -83,7 +110,41 @@ public sealed class RetinaNetTransformer : ITransformer, IDisposable
     /// </summary>
     public void ExportToOnnx(string path)
     {
+        if (IsInt8)
+        {
+            var graph = Onnx.OnnxRenamer.Rename(File.ReadAllBytes(_onnxPath), Onnx.RetinaNetOnnxExporter.ChainNames.To(Onnx.RetinaNetOnnxExporter.PublicNames));
+            Runtime.SafeFile.Write(path, stream => stream.Write(graph));
+            return;
+        }
         Runtime.SafeFile.Write(path, stream => Onnx.RetinaNetOnnxExporter.Export(Model, stream, Onnx.RetinaNetOnnxExporter.PublicNames));
+    }
+
+    /// <summary>
+    /// Writes the int8 form of the graph <see cref="ExportToOnnx(string)"/> writes (same inputs and outputs): per-channel
+    /// int8 convolution weights, int32 biases and uint8 activations with ranges calibrated on
+    /// <paramref name="calibration"/>'s images, as QuantizeLinear/DequantizeLinear pairs ONNX Runtime fuses into its int8
+    /// kernels; the input normalisation, box decoding and NMS stay float32. When <see cref="Int8Calibration.EvaluationData"/>
+    /// is set, the float32 and int8 models are both evaluated on it and the report holds both metrics.
+    /// </summary>
+    public Int8Report ExportToOnnx(string path, Int8Calibration calibration)
+    {
+        if (IsInt8)
+            throw new InvalidOperationException("This transformer already scores with an int8 graph (Options.Int8Scoring); ExportToOnnx(path) writes it.");
+        string int8Path = TemporaryOnnxPath();
+        try
+        {
+            using var graph = new MemoryStream();
+            Onnx.RetinaNetOnnxExporter.Export(Model, graph, Onnx.RetinaNetOnnxExporter.ChainNames);
+            var report = Int8Scoring.Quantize(_chain, graph.ToArray(), calibration, int8Path, null, false, out var int8Chain);
+            (int8Chain as IDisposable)?.Dispose();
+            var publicGraph = Onnx.OnnxRenamer.Rename(File.ReadAllBytes(int8Path), Onnx.RetinaNetOnnxExporter.ChainNames.To(Onnx.RetinaNetOnnxExporter.PublicNames));
+            Runtime.SafeFile.Write(path, stream => stream.Write(publicGraph));
+            return report;
+        }
+        finally
+        {
+            DeleteQuietly(int8Path);
+        }
     }
 
     void ICanSaveModel.Save(ModelSaveContext ctx) => ((ICanSaveModel)_chain).Save(ctx);
@@ -93,6 +154,6 @@ public sealed class RetinaNetTransformer : ITransformer, IDisposable
     {
         (_chain as IDisposable)?.Dispose();
         Model.Dispose();
-        try { File.Delete(_onnxPath); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        DeleteQuietly(_onnxPath);
     }
 }

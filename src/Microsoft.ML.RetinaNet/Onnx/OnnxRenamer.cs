@@ -17,6 +17,14 @@ internal static class OnnxRenamer
         return output.ToArray();
     }
 
+    /// <summary>One serialised NodeProto with its inputs and outputs (and the "v_node" name) renamed.</summary>
+    public static byte[] RenameNode(byte[] node, IReadOnlyDictionary<string, string> names)
+    {
+        using var output = new MemoryStream(node.Length + 16);
+        Copy(node, Message.Node, names, output);
+        return output.ToArray();
+    }
+
     /// <summary>The exporter names the node that writes value v "v_node"; those names follow the values'.</summary>
     private static string? Renamed(Message message, int field, string text, IReadOnlyDictionary<string, string> names)
     {
@@ -90,7 +98,8 @@ internal static class OnnxRenamer
         }
     }
 
-    private static ulong ReadVarint(ReadOnlySpan<byte> data, ref int position)
+    /// <summary>A base-128 varint at <paramref name="position"/>, which moves past it.</summary>
+    public static ulong ReadVarint(ReadOnlySpan<byte> data, ref int position)
     {
         ulong value = 0;
         for (int shift = 0; shift < 64; shift += 7)

@@ -86,6 +86,13 @@ internal sealed class ProtoWriter
         return this;
     }
 
+    /// <summary>Bytes already encoded as fields (tag included), copied as they are.</summary>
+    public ProtoWriter Raw(ReadOnlySpan<byte> fields)
+    {
+        _buffer.Write(fields);
+        return this;
+    }
+
     public byte[] ToArray() => _buffer.ToArray();
 
     public void CopyTo(Stream stream)
