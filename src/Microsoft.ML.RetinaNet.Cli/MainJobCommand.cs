@@ -87,7 +87,7 @@ internal static class MainJobCommand
             {
                 // the int8 graph, calibrated on training images, and what it costs on the test split
                 var int8 = model.ExportToOnnx(Path.Combine(report, "model.int8.onnx"), new Int8Calibration { Images = trainData, EvaluationData = Data(2) });
-                int8Line = $"int8 (model.int8.onnx) on the test split: {int8}";
+                int8Line = $"model.int8.onnx on the test split: {int8}";
                 File.WriteAllText(Path.Combine(report, "int8.md"), int8Line + Environment.NewLine);
                 Console.WriteLine($"[{clock.Elapsed:mm\\:ss}] {int8Line}");
             }

@@ -78,7 +78,7 @@ public sealed partial class RetinaNetTrainer : IEstimator<RetinaNetTransformer>
                 PredictedLabelColumnName = o.PredictedLabelColumnName, ScoreColumnName = o.ScoreColumnName, PredictedBoundingBoxColumnName = o.PredictedBoundingBoxColumnName,
             };
             return RetinaNetTransformer.Create(model, input, o.ImageColumnName, outputs, gpu, fallback, summary.History, int8,
-                report => channel.Info(MessageSensitivity.None, report.ToString() + (report.Float32 is null ? "" : " on the validation set")));
+                report => channel.Info(MessageSensitivity.None, "int8 scoring: " + report + (report.Float32 is null ? "" : " on the validation set")));
         }
         catch
         {

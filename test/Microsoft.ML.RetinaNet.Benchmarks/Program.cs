@@ -140,6 +140,12 @@ var inference = run.Compare(new FigureResult("inference_r50", "inference per ima
 inference.Flops = FlopCount.Forward(50, 512, 1);
 inference.Note = "ours: PredictionEngine over the model saved with mlContext.Model.Save and loaded with LoadRetinaNet (LoadImages + the RetinaNet chain, ONNX Runtime); torchvision: read_image + model.eval() forward with its transform and postprocess_detections. Freshly initialised weights on both sides (no candidate passes the 0.05 score threshold, so NMS work is measured on its own below).";
 figures.Add(inference);
+var int8Inference = run.Compare(new FigureResult("inference_r50_int8", "inference per image, ResNet-50-FPN, 512², int8 graph through the ML.NET transformer", "s", Target.RatioAtMost(0.25)),
+    () => new InferenceWorkload(50, 512, inferenceImages, int8: true), InferenceRequest(50, 512, inferenceImages), quick ? 2 : 5, perImage: true, warmups: InferenceWarmups);
+int8Inference.Flops = FlopCount.Forward(50, 512, 1);
+int8Inference.Note = string.Create(CultureInfo.InvariantCulture,
+    $"ours: the same loaded model with its graph quantised (Options.Int8Scoring: int8 weights, uint8 activations calibrated on the benchmark images; the heads' last convolutions, decoding and NMS in float32), {int8Inference.OursMedian / inference.OursMedian:F2}× our float32 time; torchvision: its float32 inference as above (it has no int8 RetinaNet for CPUs). Accuracy: {MainJobReport.Int8(options.Get("--main-report", "runs/main/report"))}");
+figures.Add(int8Inference);
 
 // class-wise NMS
 string nmsFile = data.NmsBoxes(20_000, BenchmarkData.Classes);

@@ -15,6 +15,8 @@ internal sealed class Arguments
 
     public int Get(string name, int fallback) => _values.TryGetValue(name, out var v) ? Parse(name, v) : fallback;
 
+    public string Get(string name, string fallback) => _values.GetValueOrDefault(name, fallback);
+
     public static Arguments Parse(string[] args)
     {
         var result = new Arguments();
@@ -25,7 +27,7 @@ internal sealed class Arguments
             if (!a.StartsWith("--", StringComparison.Ordinal))
             {
                 if (result.Verb != null || i > 0)
-                    throw new ArgumentException($"Unexpected argument '{a}'. Usage: [--quick] [--rounds N] [--threads N] [--output DIR] | micro [BenchmarkDotNet arguments] | loaded-latency [--depth N] [--size N] [--repeats N] | limits");
+                    throw new ArgumentException($"Unexpected argument '{a}'. Usage: [--quick] [--rounds N] [--threads N] [--output DIR] [--main-report DIR] | micro [BenchmarkDotNet arguments] | loaded-latency [--depth N] [--size N] [--repeats N] | limits");
                 result.Verb = a;
                 continue;
             }

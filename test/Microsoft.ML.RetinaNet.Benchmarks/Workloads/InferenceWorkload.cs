@@ -10,7 +10,8 @@ namespace Microsoft.ML.RetinaNet.Benchmarks.Workloads;
 /// <see cref="PredictionEngine{TSrc, TDst}"/> call per image. The transformer is built as <c>Fit</c> builds it, from a
 /// freshly initialised network (speed does not depend on the weights; with the prior bias no candidate passes the
 /// score threshold on either side). By default the engine scores through the model as a user deploys it: saved with
-/// <c>mlContext.Model.Save</c> and loaded in a fresh context with <c>LoadRetinaNet</c>.
+/// <c>mlContext.Model.Save</c> and loaded in a fresh context with <c>LoadRetinaNet</c>. With <c>int8</c> the transformer
+/// scores with the int8 graph (<see cref="RetinaNetTrainer.Options.Int8Scoring"/>), saved and loaded the same way.
 /// </summary>
 internal sealed class InferenceWorkload : IWorkload
 {
@@ -42,7 +43,7 @@ internal sealed class InferenceWorkload : IWorkload
     private readonly ImageRow[] _rows;
     private readonly string? _folder;
 
-    public InferenceWorkload(int depth, int size, IReadOnlyList<string> images, Source source = Source.Loaded)
+    public InferenceWorkload(int depth, int size, IReadOnlyList<string> images, Source source = Source.Loaded, bool int8 = false)
     {
         var ml = new MLContext(seed: 1);
         _rows = images.Select(p => new ImageRow { ImagePath = p }).ToArray();
@@ -51,7 +52,9 @@ internal sealed class InferenceWorkload : IWorkload
         var classNames = Enumerable.Range(1, BenchmarkData.Classes).Select(i => $"class{i}").ToArray();
         var model = new DetectorModel(Networks.Fresh(depth), new AnchorOptions(), new PostProcessSettings(), size, classNames, CPU);
         var outputs = new OutputColumns(DefaultColumnNames.PredictedLabel, DefaultColumnNames.Score, DefaultColumnNames.PredictedBoundingBoxes);
-        _transformer = RetinaNetTransformer.Create(model, loader.Transform(data), "Image", outputs, null, false, Array.Empty<EpochRecord>());
+        // int8: the graph quantised with ranges calibrated on these images (as Options.Int8Scoring does with training images)
+        var calibration = int8 ? new Int8Calibration { Images = loader.Transform(data) } : null;
+        _transformer = RetinaNetTransformer.Create(model, loader.Transform(data), "Image", outputs, null, false, Array.Empty<EpochRecord>(), calibration);
         ITransformer scoring = loader.Append(_transformer);
         if (source != Source.Fitted)
         {

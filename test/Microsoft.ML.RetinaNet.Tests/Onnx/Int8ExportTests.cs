@@ -126,7 +126,7 @@ public sealed class Int8ExportTests : IDisposable
         };
         using var detector = ml.MulticlassClassification.Trainers.RetinaNet(options).Fit(data);
         Assert.True(detector.IsInt8);
-        Assert.Contains(messages, m => m.StartsWith("int8: ", StringComparison.Ordinal) && m.Contains("calibrated on 4 images") && m.Contains("float32 AP50"));
+        Assert.Contains(messages, m => m.StartsWith("int8 scoring: ", StringComparison.Ordinal) && m.Contains("calibrated on 4 images") && m.Contains("float32 AP50"));
 
         string exported = Path.Combine(_dir, "exported.onnx"), zip = Path.Combine(_dir, "int8.zip");
         detector.ExportToOnnx(exported);
