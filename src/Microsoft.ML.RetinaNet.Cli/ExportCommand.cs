@@ -46,8 +46,16 @@ internal static class ExportCommand
             {
                 var (records, classes, folder) = test.Read(parse, Datasets.Formats.CrowdAnnotations.Keep);
                 // label keys in the model's class order, read from its output schema
-                using var loaded = ml.Model.LoadRetinaNet(modelPath, out _) as IDisposable;
-                var modelClasses = EvaluateCommand.ClassNames(((ITransformer)loaded!).GetOutputSchema(DatasetArguments.Prepare(ml, records, classes, folder).Schema));
+                var loaded = ml.Model.LoadRetinaNet(modelPath, out _);
+                string[] modelClasses;
+                try
+                {
+                    modelClasses = EvaluateCommand.ClassNames(loaded.GetOutputSchema(DatasetArguments.Prepare(ml, records, classes, folder).Schema));
+                }
+                finally
+                {
+                    (loaded as IDisposable)?.Dispose();
+                }
                 var unknown = classes.Except(modelClasses).ToList();
                 if (unknown.Count > 0)
                     throw new ArgumentException($"the --test-* dataset has classes the model does not know: {string.Join(", ", unknown)} (model classes: {string.Join(", ", modelClasses)})");

@@ -82,7 +82,7 @@ public static class RetinaNetCatalog
     {
         _ = catalog;
         var chainGraph = ChainGraph(modelPath);
-        SafeFile.Write(onnxPath, s => s.Write(Onnx.OnnxRenamer.Rename(chainGraph, Onnx.RetinaNetOnnxExporter.ChainNames.To(Onnx.RetinaNetOnnxExporter.PublicNames))));
+        SafeFile.Write(onnxPath, s => s.Write(Onnx.RetinaNetOnnxExporter.ToPublicNames(chainGraph)));
     }
 
     /// <summary>
@@ -96,19 +96,13 @@ public static class RetinaNetCatalog
         if (Onnx.OnnxModelReader.Read(chainGraph).Nodes.Any(n => n.OpType == "QuantizeLinear"))
             throw new InvalidOperationException($"The model in '{modelPath}' already scores with an int8 graph; export it without calibration.");
         var chain = catalog.LoadRetinaNet(modelPath, out _);
-        string int8Path = Path.Combine(Path.GetTempPath(), $"retinanet-{Guid.NewGuid():N}.onnx");
         try
         {
-            var report = Int8Scoring.Quantize(chain, chainGraph, calibration, int8Path, null, false, out var int8Chain);
-            (int8Chain as IDisposable)?.Dispose();
-            var publicGraph = Onnx.OnnxRenamer.Rename(File.ReadAllBytes(int8Path), Onnx.RetinaNetOnnxExporter.ChainNames.To(Onnx.RetinaNetOnnxExporter.PublicNames));
-            SafeFile.Write(onnxPath, s => s.Write(publicGraph));
-            return report;
+            return Int8Scoring.Export(chain, chainGraph, calibration, onnxPath);
         }
         finally
         {
             (chain as IDisposable)?.Dispose();
-            try { File.Delete(int8Path); } catch (IOException) { }
         }
     }
 

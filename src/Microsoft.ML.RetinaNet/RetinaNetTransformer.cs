@@ -33,13 +33,13 @@ public sealed class RetinaNetTransformer : ITransformer, IDisposable
     internal static RetinaNetTransformer Create(DetectorModel model, IDataView input, string imageColumnName, OutputColumns outputs,
         int? gpuDeviceId, bool fallbackToCpu, IReadOnlyList<EpochRecord> history, Int8Calibration? int8 = null, Action<Int8Report>? reportInt8 = null)
     {
-        string onnxPath = TemporaryOnnxPath();
+        string onnxPath = Onnx.RetinaNetOnnxExporter.TemporaryPath();
         using (var stream = File.Create(onnxPath))
             Onnx.RetinaNetOnnxExporter.Export(model, stream, Onnx.RetinaNetOnnxExporter.ChainNames);
         var chain = OnnxScoringChain.Build(input, model, onnxPath, imageColumnName, outputs, gpuDeviceId, fallbackToCpu);
         if (int8 is null)
             return new RetinaNetTransformer(model, imageColumnName, chain, onnxPath, history);
-        string int8Path = TemporaryOnnxPath();
+        string int8Path = Onnx.RetinaNetOnnxExporter.TemporaryPath();
         try
         {
             var report = Int8Scoring.Quantize(chain, File.ReadAllBytes(onnxPath), int8, int8Path, gpuDeviceId, fallbackToCpu, out var int8Chain);
@@ -48,21 +48,14 @@ public sealed class RetinaNetTransformer : ITransformer, IDisposable
         }
         catch
         {
-            DeleteQuietly(int8Path);
+            Runtime.SafeFile.DeleteQuietly(int8Path);
             throw;
         }
         finally
         {
             (chain as IDisposable)?.Dispose();
-            DeleteQuietly(onnxPath);
+            Runtime.SafeFile.DeleteQuietly(onnxPath);
         }
-    }
-
-    private static string TemporaryOnnxPath() => Path.Combine(Path.GetTempPath(), $"retinanet-{Guid.NewGuid():N}.onnx");
-
-    private static void DeleteQuietly(string path)
-    {
-        try { File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 
     /// <summary>True when this transformer scores with the int8 graph (<see cref="RetinaNetTrainer.Options.Int8Scoring"/>).</summary>
@@ -112,7 +105,7 @@ public sealed class RetinaNetTransformer : ITransformer, IDisposable
     {
         if (IsInt8)
         {
-            var graph = Onnx.OnnxRenamer.Rename(File.ReadAllBytes(_onnxPath), Onnx.RetinaNetOnnxExporter.ChainNames.To(Onnx.RetinaNetOnnxExporter.PublicNames));
+            var graph = Onnx.RetinaNetOnnxExporter.ToPublicNames(File.ReadAllBytes(_onnxPath));
             Runtime.SafeFile.Write(path, stream => stream.Write(graph));
             return;
         }
@@ -130,21 +123,9 @@ public sealed class RetinaNetTransformer : ITransformer, IDisposable
     {
         if (IsInt8)
             throw new InvalidOperationException("This transformer already scores with an int8 graph (Options.Int8Scoring); ExportToOnnx(path) writes it.");
-        string int8Path = TemporaryOnnxPath();
-        try
-        {
-            using var graph = new MemoryStream();
-            Onnx.RetinaNetOnnxExporter.Export(Model, graph, Onnx.RetinaNetOnnxExporter.ChainNames);
-            var report = Int8Scoring.Quantize(_chain, graph.ToArray(), calibration, int8Path, null, false, out var int8Chain);
-            (int8Chain as IDisposable)?.Dispose();
-            var publicGraph = Onnx.OnnxRenamer.Rename(File.ReadAllBytes(int8Path), Onnx.RetinaNetOnnxExporter.ChainNames.To(Onnx.RetinaNetOnnxExporter.PublicNames));
-            Runtime.SafeFile.Write(path, stream => stream.Write(publicGraph));
-            return report;
-        }
-        finally
-        {
-            DeleteQuietly(int8Path);
-        }
+        using var graph = new MemoryStream();
+        Onnx.RetinaNetOnnxExporter.Export(Model, graph, Onnx.RetinaNetOnnxExporter.ChainNames);
+        return Int8Scoring.Export(_chain, graph.ToArray(), calibration, path);
     }
 
     void ICanSaveModel.Save(ModelSaveContext ctx) => ((ICanSaveModel)_chain).Save(ctx);
@@ -154,6 +135,6 @@ public sealed class RetinaNetTransformer : ITransformer, IDisposable
     {
         (_chain as IDisposable)?.Dispose();
         Model.Dispose();
-        DeleteQuietly(_onnxPath);
+        Runtime.SafeFile.DeleteQuietly(_onnxPath);
     }
 }

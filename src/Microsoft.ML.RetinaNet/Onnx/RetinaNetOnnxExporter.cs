@@ -39,6 +39,12 @@ internal sealed class RetinaNetOnnxExporter
     /// <summary>Inside the ML.NET scoring chain, where graph names are column names: prefixed so as not to hide the user's columns.</summary>
     public static readonly Names ChainNames = new("rn_images", "rn_image_sizes", "rn_boxes", "rn_scores", "rn_labels", "rn_count");
 
+    /// <summary>A graph written with <see cref="ChainNames"/>, renamed to <see cref="PublicNames"/> (every other byte as it was).</summary>
+    public static byte[] ToPublicNames(byte[] chainGraph) => OnnxRenamer.Rename(chainGraph, ChainNames.To(PublicNames));
+
+    /// <summary>A new file name in the temporary folder for a graph the scoring chain reads.</summary>
+    public static string TemporaryPath() => Path.Combine(Path.GetTempPath(), $"retinanet-{Guid.NewGuid():N}.onnx");
+
     private readonly OnnxGraph _g = new();
     private readonly Names _names;
     private readonly Dictionary<string, Tensor> _state;

@@ -16,6 +16,12 @@ internal static class SafeFile
     /// <summary>Test hook: wraps the file stream, e.g. to simulate a disk that fills up. Flows with the async context only.</summary>
     internal static readonly AsyncLocal<Func<Stream, Stream>?> WrapStreamForTests = new();
 
+    /// <summary>Deletes a temporary file if it can; a file in use or already gone is left to the system.</summary>
+    public static void DeleteQuietly(string path)
+    {
+        try { File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+
     /// <summary>Writes <paramref name="path"/> through <paramref name="write"/>; returns the file's length and SHA-256.</summary>
     public static FileDigest Write(string path, Action<Stream> write)
     {

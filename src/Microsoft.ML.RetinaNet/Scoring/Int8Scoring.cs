@@ -30,6 +30,24 @@ internal static class Int8Scoring
         return new Int8Report(summary.CalibrationImages, summary.Convolutions, summary.Activations, f32, i8);
     }
 
+    /// <summary>Quantises as <see cref="Quantize"/> does and writes the int8 graph with the public names to <paramref name="onnxPath"/>.</summary>
+    public static Int8Report Export(ITransformer chain, byte[] chainGraph, Int8Calibration calibration, string onnxPath)
+    {
+        string int8Path = RetinaNetOnnxExporter.TemporaryPath();
+        try
+        {
+            var report = Quantize(chain, chainGraph, calibration, int8Path, null, false, out var int8Chain);
+            (int8Chain as IDisposable)?.Dispose();
+            var publicGraph = RetinaNetOnnxExporter.ToPublicNames(File.ReadAllBytes(int8Path));
+            Runtime.SafeFile.Write(onnxPath, stream => stream.Write(publicGraph));
+            return report;
+        }
+        finally
+        {
+            Runtime.SafeFile.DeleteQuietly(int8Path);
+        }
+    }
+
     private static DetectionMetrics Evaluate(ITransformer chain, IDataView data, Int8Calibration c) =>
         ScoredDataEvaluation.Evaluate(chain.Transform(data), c.LabelColumnName, c.BoundingBoxColumnName, c.PredictedLabelColumnName, c.ScoreColumnName, c.PredictedBoundingBoxColumnName);
 

@@ -72,6 +72,18 @@ public sealed class CliTests : IDisposable
             foreach (string field in new[] { "image_id", "category_id", "bbox", "score" })
                 Assert.True(first.TryGetProperty(field, out _), $"a COCO result needs {field}");
         }
+        // export --int8: calibrated on the training images, evaluated against the float32 model on the test images
+        string int8 = Path.Combine(_dir, "model.int8.onnx");
+        var quantised = Run("export", "--model", Path.Combine(run, "model.zip"), "--output", int8, "--int8",
+            "--calibration-annotations", Path.Combine(data, "train.json"), "--calibration-images", Path.Combine(data, "train"),
+            "--test-annotations", test, "--test-images", Path.Combine(data, "test"));
+        Assert.True(quantised.ExitCode == 0, quantised.Error);
+        Assert.Matches(@"calibrated on 4 images; float32 AP50 [0-9.]+ mAP [0-9.]+, int8 AP50 [0-9.]+ mAP [0-9.]+ \(AP50 [-+]?[0-9.]+, mAP [-+]?[0-9.]+\)", quantised.Out);
+        Assert.Contains("QuantizeLinear", System.Text.Encoding.ASCII.GetString(File.ReadAllBytes(int8)));
+        var uncalibrated = Run("export", "--model", Path.Combine(run, "model.zip"), "--output", Path.Combine(_dir, "x.onnx"), "--int8");
+        Assert.Contains("--int8 needs calibration images", uncalibrated.Error);
+        Assert.NotEqual(0, uncalibrated.ExitCode);
+
         var fromFile = Run("evaluate", "--annotations", test, "--results", results);
         Assert.True(fromFile.ExitCode == 0, fromFile.Error);
         var fromModel = Run("evaluate", "--model", Path.Combine(run, "model.zip"), "--annotations", test, "--images", Path.Combine(data, "test"));
@@ -89,9 +101,11 @@ public sealed class CliTests : IDisposable
         Assert.True(result.ExitCode == 0, result.Error);
         Assert.Contains("Test split (2 images", result.Out);
         Assert.Contains("pretrained ResNet18 V1, 128×128", result.Out); // the main job fine-tunes ML.NET's ImageNet ResNet-18
+        // the int8 graph, calibrated on the training images, with what it costs on the test split
+        Assert.Matches(@"model\.int8\.onnx on the test split: \d+ convolutions int8, \d+ activations uint8, calibrated on 6 images; float32 AP50 [0-9.]+ mAP [0-9.]+, int8 AP50", result.Out);
         string report = Path.Combine(output, "report");
         Assert.Contains("| class | AP @[.50:.95] | AP50 |", File.ReadAllText(Path.Combine(report, "metrics.md")));
-        foreach (var file in new[] { "metrics.md", "metrics.json", "anchors.md", "anchors.png", "curves.png", "history.json", "model.zip", "model.onnx" })
+        foreach (var file in new[] { "metrics.md", "metrics.json", "anchors.md", "anchors.png", "curves.png", "history.json", "model.zip", "model.onnx", "model.int8.onnx", "int8.md" })
             Assert.True(File.Exists(Path.Combine(report, file)), $"{file} is missing from the report");
         Assert.Equal(2, Directory.GetFiles(Path.Combine(report, "predictions"), "*.png").Length);
         Assert.Equal(2, System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(report, "history.json"))).RootElement.GetArrayLength());
