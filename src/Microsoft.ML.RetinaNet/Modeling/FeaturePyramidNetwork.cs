@@ -51,14 +51,14 @@ internal sealed class FeaturePyramidNetwork : nn.Module<Tensor[], Tensor[]>
         using var scope = NewDisposeScope();
         int n = c.Length;
         var results = new Tensor[n + 2];
-        var lastInner = inner_blocks[n - 1].call(c[n - 1]);
-        results[n - 1] = layer_blocks[n - 1].call(lastInner);
+        var lastInner = MixedPrecision.Apply(inner_blocks[n - 1], c[n - 1]);
+        results[n - 1] = MixedPrecision.Apply(layer_blocks[n - 1], lastInner);
         for (int i = n - 2; i >= 0; i--)
         {
-            var lateral = inner_blocks[i].call(c[i]);
+            var lateral = MixedPrecision.Apply(inner_blocks[i], c[i]);
             var topDown = nn.functional.interpolate(lastInner, size: new[] { lateral.shape[2], lateral.shape[3] }, mode: InterpolationMode.Nearest);
             lastInner = lateral + topDown;
-            results[i] = layer_blocks[i].call(lastInner);
+            results[i] = MixedPrecision.Apply(layer_blocks[i], lastInner);
         }
         var (p6, p7) = extra_blocks.Forward(results[n - 1], c[n - 1]);
         results[n] = p6;
@@ -85,8 +85,8 @@ internal sealed class LastLevelP6P7 : nn.Module<Tensor, Tensor>
 
     public (Tensor P6, Tensor P7) Forward(Tensor p5, Tensor c5)
     {
-        var level6 = p6.call(_useP5 ? p5 : c5);
-        var level7 = p7.call(nn.functional.relu(level6));
+        var level6 = MixedPrecision.Apply(p6, _useP5 ? p5 : c5);
+        var level7 = MixedPrecision.Apply(p7, nn.functional.relu(level6));
         return (level6, level7);
     }
 

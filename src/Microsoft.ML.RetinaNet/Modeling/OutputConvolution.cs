@@ -10,7 +10,9 @@ namespace Microsoft.ML.RetinaNet.Modeling;
 /// weight gradients and the forward pass are right). The subnets end in A·K and A·4 channels (36 for 9 anchors and
 /// 4 classes), so every gradient reaching the towers, the FPN and the backbone was wrong. While gradients are recorded
 /// the filters are padded with zero filters up to a multiple of 16 and the extra channels cut off: the same outputs,
-/// the right gradients, the same parameters (and state_dict keys and shapes).
+/// the right gradients, the same parameters (and state_dict keys and shapes). These two convolutions stay float32 in
+/// bfloat16 training (<see cref="MixedPrecision"/>): oneDNN's bfloat16 convolution with such channel counts is wrong in
+/// the forward pass too (8–14 % off, input gradient NaN), and 8-bit logits cost accuracy.
 /// </summary>
 internal static class OutputConvolution
 {
@@ -22,7 +24,7 @@ internal static class OutputConvolution
         long outChannels = weight.shape[0];
         long padded = (outChannels + ChannelMultiple - 1) / ChannelMultiple * ChannelMultiple;
         if (padded == outChannels || !is_grad_enabled())
-            return conv.call(input);
+            return conv.call(input); // float32 also in bfloat16 training: the logits and box deltas keep their precision
         using var scope = NewDisposeScope();
         var zeroFilters = zeros(new[] { padded - outChannels, weight.shape[1], weight.shape[2], weight.shape[3] }, weight.dtype, weight.device);
         var paddedWeight = cat(new[] { weight, zeroFilters }, 0);

@@ -24,9 +24,9 @@ internal sealed class BasicBlock : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var y = nn.functional.relu(bn1.call(conv1.call(x)));
-        y = bn2.call(conv2.call(y));
-        var identity = downsample is null ? x : downsample.call(x);
+        var y = nn.functional.relu(bn1.call(MixedPrecision.Apply(conv1, x)));
+        y = bn2.call(MixedPrecision.Apply(conv2, y));
+        var identity = downsample is null ? x : MixedPrecision.Apply(downsample, x);
         return nn.functional.relu(y + identity).MoveToOuterDisposeScope();
     }
 }
@@ -54,10 +54,10 @@ internal sealed class Bottleneck : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var y = nn.functional.relu(bn1.call(conv1.call(x)));
-        y = nn.functional.relu(bn2.call(conv2.call(y)));
-        y = bn3.call(conv3.call(y));
-        var identity = downsample is null ? x : downsample.call(x);
+        var y = nn.functional.relu(bn1.call(MixedPrecision.Apply(conv1, x)));
+        y = nn.functional.relu(bn2.call(MixedPrecision.Apply(conv2, y)));
+        y = bn3.call(MixedPrecision.Apply(conv3, y));
+        var identity = downsample is null ? x : MixedPrecision.Apply(downsample, x);
         return nn.functional.relu(y + identity).MoveToOuterDisposeScope();
     }
 }

@@ -99,7 +99,7 @@ internal sealed class ResNetBody : nn.Module<Tensor, Tensor[]>
     {
         using var scope = NewDisposeScope();
         // (N, 3, H, W) -> C3 (N, C, H/8, W/8), C4 (H/16), C5 (H/32)
-        var y = nn.functional.max_pool2d(nn.functional.relu(bn1.call(conv1.call(x))), 3, 2, 1);
+        var y = nn.functional.max_pool2d(nn.functional.relu(bn1.call(MixedPrecision.Apply(conv1, x))), 3, 2, 1);
         var c2 = layer1.call(y);
         var c3 = layer2.call(c2);
         var c4 = layer3.call(c3);

@@ -46,7 +46,7 @@ internal static class HeadTower
         var levels = new Tensor[features.Count];
         for (int l = 0; l < features.Count; l++)
         {
-            var y = OutputConvolution.Apply(output, tower.call(features[l]));
+            var y = OutputConvolution.Apply(output, MixedPrecision.Apply(tower, features[l]));
             long n = y.shape[0], h = y.shape[2], w = y.shape[3];
             // (N, A*V, H, W) -> (N, A, V, H, W) -> (N, H, W, A, V) -> (N, H*W*A, V)
             levels[l] = y.view(n, -1, valuesPerAnchor, h, w).permute(0, 3, 4, 1, 2).reshape(n, -1, valuesPerAnchor);

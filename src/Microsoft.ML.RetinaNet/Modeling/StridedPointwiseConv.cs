@@ -27,9 +27,9 @@ internal sealed class StridedPointwiseConv : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         if (_stride == 1)
-            return nn.functional.conv2d(input, weight);
+            return MixedPrecision.Conv(input, weight, null);
         using var scope = NewDisposeScope();
         var every = TensorIndex.Slice(null, null, _stride);
-        return nn.functional.conv2d(input[.., .., every, every], weight).MoveToOuterDisposeScope();
+        return MixedPrecision.Conv(input[.., .., every, every], weight, null).MoveToOuterDisposeScope();
     }
 }

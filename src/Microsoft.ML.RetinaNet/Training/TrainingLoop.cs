@@ -46,7 +46,7 @@ internal sealed class TrainingLoop
             ? optim.AdamW(trainable, o.LearningRate, weight_decay: o.WeightDecay)
             : optim.SGD(trainable, o.LearningRate, momentum: o.Momentum, weight_decay: o.WeightDecay);
         var loss = new DetectionLoss(new LossSettings(o.FocalAlpha, o.FocalGamma, o.BoxLoss!.Value, 1.0, o.ForegroundIouThreshold, o.BackgroundIouThreshold));
-        var step = new TrainingStep(network, _model.Anchors, loss, optimizer, o.GradientClipNorm);
+        var step = new TrainingStep(network, _model.Anchors, loss, optimizer, o.GradientClipNorm, o.Precision);
         int stepsPerEpoch = (train.Examples.Count + o.BatchSize - 1) / o.BatchSize;
         var plan = new LearningRatePlan(o.LearningRate, o.WarmupSteps, o.WarmupFactor, o.Schedule, o.StepEpochs, o.StepGamma, stepsPerEpoch, o.Epochs);
 

@@ -23,9 +23,12 @@ internal sealed class TrainingStep
     private readonly optim.Optimizer _optimizer;
     private readonly double _gradientClipNorm;
     private readonly TorchSharp.Modules.Parameter[] _trainable;
+    private readonly bool _bf16;
 
-    public TrainingStep(RetinaNetNetwork network, AnchorGenerator anchors, DetectionLoss loss, optim.Optimizer optimizer, double gradientClipNorm = 0)
+    public TrainingStep(RetinaNetNetwork network, AnchorGenerator anchors, DetectionLoss loss, optim.Optimizer optimizer, double gradientClipNorm = 0,
+                        TrainingPrecision precision = TrainingPrecision.Float32)
     {
+        _bf16 = precision == TrainingPrecision.BFloat16;
         _network = network;
         _anchors = anchors;
         _loss = loss;
@@ -39,7 +42,9 @@ internal sealed class TrainingStep
         using var scope = NewDisposeScope();
         _network.train();
         _optimizer.zero_grad();
-        var output = _network.call(batch.Images);
+        NetworkOutput output;
+        using (MixedPrecision.Use(_bf16)) // convolutions in bfloat16 when asked; losses and optimiser in float32
+            output = _network.call(batch.Images);
         var anchors = _anchors.Generate(output.LevelSizes, (batch.Images.shape[2], batch.Images.shape[3]), batch.Images.device);
         var (cls, box) = _loss.Compute(output.ClassLogits, output.BoxRegression, anchors, batch.Targets);
         var total = cls + box;
