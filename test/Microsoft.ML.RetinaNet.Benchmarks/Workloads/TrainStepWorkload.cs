@@ -22,7 +22,7 @@ internal sealed class TrainStepWorkload : IWorkload
     private readonly DetectionBatch _batch;
     private readonly IDisposable _memory;
 
-    public TrainStepWorkload(int depth, int size, int batch, float[][] boxes, bool reuseNativeMemory = true)
+    public TrainStepWorkload(int depth, int size, int batch, float[][] boxes, bool reuseNativeMemory = true, TrainingPrecision precision = TrainingPrecision.Float32)
     {
         _memory = NativeMemoryReuse.Begin(reuseNativeMemory);
         Images = batch;
@@ -30,7 +30,7 @@ internal sealed class TrainStepWorkload : IWorkload
         _anchors = new AnchorGenerator(new AnchorOptions());
         var trainable = _network.parameters().Where(p => p.requires_grad).ToList();
         _optimizer = optim.SGD(trainable, 0.01, momentum: 0.9, weight_decay: 1e-4);
-        _step = new TrainingStep(_network, _anchors, new DetectionLoss(new LossSettings()), _optimizer, gradientClipNorm: 0);
+        _step = new TrainingStep(_network, _anchors, new DetectionLoss(new LossSettings()), _optimizer, gradientClipNorm: 0, precision);
         var generator = new Generator(1);
         var images = ImageNormalization.Apply(rand(new long[] { batch, 3, size, size }, generator: generator));
         var targets = Enumerable.Range(0, batch).Select(i => new ImageTargets(

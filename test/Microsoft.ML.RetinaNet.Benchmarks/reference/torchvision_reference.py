@@ -7,6 +7,7 @@ interleaves it with our measurements. Two modes:
   torchvision_reference.py serve --threads N
       Reads one JSON request per line on stdin and answers one JSON line on stdout:
       {"figure": "train_step", "depth": 50, "size": 512, "batch": 2, "classes": 5, "iterations": 3, "boxes": [[...20 x0 y0 x1 y1...], ...]}
+      (optional "bf16": true runs the step under torch.autocast("cpu", dtype=torch.bfloat16))
       {"figure": "inference", "depth": 50, "size": 512, "classes": 5, "images": ["a.png", ...], "iterations": 3}
       {"figure": "nms", "file": "boxes.bin", "count": 20000, "iou": 0.5, "iterations": 20}
       {"figure": "anchors_matching", "size": 512, "boxes": [[...]], "iterations": 20}
@@ -67,10 +68,13 @@ class TrainStep:
         size, batch = request["size"], request["batch"]
         self.images = [torch.rand(3, size, size, generator=g) for _ in range(batch)]
         self.targets = targets_for(request["boxes"][:batch], request["classes"])
+        self.bf16 = request.get("bf16", False)
 
     def run(self):
         self.optimizer.zero_grad()
-        losses = self.model(self.images, self.targets)
+        # "bf16": torch's CPU autocast, one line for a user: convolutions in bfloat16, losses and optimiser in float32
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bool(self.bf16)):
+            losses = self.model(self.images, self.targets)
         total = sum(losses.values())
         total.backward()
         self.optimizer.step()
