@@ -238,7 +238,7 @@ public sealed partial class RetinaNetTrainer
         /// Arithmetic of the training step's convolutions: <see cref="TrainingPrecision.Float32"/> (default) or
         /// <see cref="TrainingPrecision.BFloat16"/> — the convolutions (all but the subnets' last two) and their gradients
         /// in bfloat16 with float32 master weights, normalisation, losses and optimiser state. On CPUs with AVX512_BF16
-        /// the main job's steps take about half the time (3.70 against about 1.9 images/s) and its test AP50 was 0.635
+        /// the main job's steps take about half the time (3.70 against 1.96 images/s) and its test AP50 was 0.635
         /// against 0.636 in float32. Validation, scoring and the exported model are float32 either way.
         /// </summary>
         public TrainingPrecision Precision { get; set; } = TrainingPrecision.Float32;
