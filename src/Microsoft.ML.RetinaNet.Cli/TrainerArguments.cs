@@ -57,6 +57,8 @@ internal sealed class TrainerArguments
         Add("--skip-invalid-rows", "skip (and count) unreadable images and rows whose annotations fail validation instead of stopping", defaults.SkipInvalidRows, (o, v) => o.SkipInvalidRows = v);
         Add("--reuse-native-memory", "keep memory freed by each step for the next one (glibc mallopt; false to leave malloc alone)", defaults.ReuseNativeMemory, (o, v) => o.ReuseNativeMemory = v);
         Add("--precision", "Float32, or BFloat16: convolutions and their gradients in bfloat16 with float32 master weights, losses and optimiser", defaults.Precision, (o, v) => o.Precision = v);
+        Add("--int8-scoring", "score with an int8 graph calibrated on training images (model.zip and model.onnx are int8; float32 and int8 validation metrics logged)", defaults.Int8Scoring, (o, v) => o.Int8Scoring = v);
+        Add("--int8-calibration-images", "training images the int8 ranges are calibrated on", defaults.Int8CalibrationImages, (o, v) => o.Int8CalibrationImages = v);
         Add("--log-every-n-steps", "log the loss every this many steps", defaults.LogEveryNSteps, (o, v) => o.LogEveryNSteps = v);
     }
 
