@@ -26,7 +26,7 @@ internal static class OnnxQuantizer
     private const string FloatSuffix = "_f32";
 
     /// <summary>The activation tensors whose ranges <see cref="Quantize"/> needs, in graph order.</summary>
-    public static IReadOnlyList<string> CalibrationTensors(byte[] model) => Plan(OnnxModelReader.Read(model)).Tensors;
+    public static IReadOnlyList<string> CalibrationTensors(OnnxModel model) => Plan(model).Tensors;
 
     /// <summary>The same graph with <paramref name="tensors"/> added as float outputs (shape not declared), for calibration runs.</summary>
     public static byte[] WithOutputs(byte[] model, IEnumerable<string> tensors)
