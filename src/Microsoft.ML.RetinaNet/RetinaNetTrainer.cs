@@ -43,7 +43,8 @@ public sealed partial class RetinaNetTrainer : IEstimator<RetinaNetTransformer>
         using var progress = host.StartProgressChannel("RetinaNet training");
         var (gpu, fallback) = MLNetInternals.GpuSettings(_env);
         var device = TorchDevice.Select(gpu, fallback);
-        manual_seed(o.Seed);
+        // Nothing here draws from TorchSharp's process-global generator (weights come from WeightInit.Seeded, data order and
+        // augmentation from seeded System.Random streams), so a fit neither reads nor disturbs what other threads draw.
 
         using var train = DatasetReader.Read(input, o.ImageColumnName, o.LabelColumnName, o.BoundingBoxColumnName, o.ImageSize, "training data", cancellation, o.SkipInvalidRows);
         using var validation = o.ValidationSet == null ? null

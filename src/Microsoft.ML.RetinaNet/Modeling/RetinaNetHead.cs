@@ -17,7 +17,7 @@ internal static class HeadTower
             var conv = nn.Conv2d(channels, channels, 3, padding: 1, bias: !groupNorm);
             using (no_grad())
             {
-                nn.init.normal_(conv.weight!, std: 0.01, generator: WeightInit.Current);
+                WeightInit.Normal(conv.weight!, 0.01);
                 if (conv.bias is not null)
                     nn.init.zeros_(conv.bias);
             }
@@ -70,7 +70,7 @@ internal sealed class RetinaNetClassificationHead : nn.Module<IReadOnlyList<Tens
         cls_logits = nn.Conv2d(channels, numAnchors * numClasses, 3, padding: 1);
         using (no_grad())
         {
-            nn.init.normal_(cls_logits.weight!, std: 0.01, generator: WeightInit.Current);
+            WeightInit.Normal(cls_logits.weight!, 0.01);
             nn.init.constant_(cls_logits.bias!, -Math.Log((1 - priorProbability) / priorProbability));
         }
         RegisterComponents();
@@ -92,7 +92,7 @@ internal sealed class RetinaNetRegressionHead : nn.Module<IReadOnlyList<Tensor>,
         bbox_reg = nn.Conv2d(channels, numAnchors * 4, 3, padding: 1);
         using (no_grad())
         {
-            nn.init.normal_(bbox_reg.weight!, std: 0.01, generator: WeightInit.Current);
+            WeightInit.Normal(bbox_reg.weight!, 0.01);
             nn.init.zeros_(bbox_reg.bias!);
         }
         RegisterComponents();

@@ -6,6 +6,8 @@ namespace Microsoft.ML.RetinaNet.Modeling;
 /// The random generator the modules initialise their weights from. Inside <see cref="Seeded"/> it is a private generator,
 /// so a network's initial weights depend on the seed alone — not on what other code (another training on another
 /// thread) draws from TorchSharp's global generator at the same time. Outside it, the global generator, as in torchvision.
+/// Draws go through the tensor methods <c>normal_</c> / <c>uniform_</c>: TorchSharp 0.107's <c>nn.init.normal_</c> and
+/// <c>nn.init.uniform_</c> take a generator argument but draw from the global generator whatever is passed (checked here).
 /// </summary>
 internal static class WeightInit
 {
@@ -21,7 +23,14 @@ internal static class WeightInit
     public static void KaimingNormalFanOutRelu(Tensor weight)
     {
         long fanOut = weight.shape[0] * weight.shape[2] * weight.shape[3];
-        nn.init.normal_(weight, 0, Math.Sqrt(2.0) / Math.Sqrt(fanOut), _current);
+        Normal(weight, Math.Sqrt(2.0) / Math.Sqrt(fanOut));
+    }
+
+    /// <summary>Fills <paramref name="weight"/> in place from N(0, <paramref name="std"/>²), drawn from <see cref="Current"/>.</summary>
+    public static void Normal(Tensor weight, double std)
+    {
+        using var noGrad = no_grad();
+        weight.normal_(0, std, _current);
     }
 
     /// <summary>
@@ -32,7 +41,8 @@ internal static class WeightInit
     {
         long fanIn = weight.shape[1] * weight.shape[2] * weight.shape[3];
         double bound = Math.Sqrt(3.0 / fanIn);
-        nn.init.uniform_(weight, -bound, bound, _current);
+        using var noGrad = no_grad();
+        weight.uniform_(-bound, bound, _current);
     }
 
     /// <summary>Until disposed, networks built on this thread initialise from a generator seeded with <paramref name="seed"/>.</summary>

@@ -122,6 +122,30 @@ public class NetworkTests
     }
 
     [Fact]
+    public void SeededInitialisationIgnoresTheGlobalGenerator()
+    {
+        // TorchSharp 0.107's nn.init.normal_/uniform_ draw from the global generator whatever generator they are given;
+        // WeightInit must not: inside Seeded(seed) the weights depend on that seed alone.
+        Dictionary<string, Tensor> Build(int globalSeed, int seed)
+        {
+            manual_seed(globalSeed);
+            using var seeded = WeightInit.Seeded(seed);
+            using var network = new RetinaNetNetwork(new NetworkConfig(3, 18, RetinaNetVersion.V2));
+            return network.state_dict().ToDictionary(p => p.Key, p => p.Value.clone());
+        }
+        var a = Build(globalSeed: 1, seed: 7);
+        var b = Build(globalSeed: 2, seed: 7);
+        var c = Build(globalSeed: 1, seed: 8);
+        Assert.All(a, p => Assert.True(p.Value.equal(b[p.Key]).all().item<bool>(), $"{p.Key} depends on the global generator"));
+        Assert.False(a["head.classification_head.cls_logits.weight"].equal(c["head.classification_head.cls_logits.weight"]).all().item<bool>());
+        Assert.False(a["backbone.body.conv1.weight"].equal(c["backbone.body.conv1.weight"]).all().item<bool>());
+        Assert.False(a["backbone.fpn.layer_blocks.0.0.weight"].equal(c["backbone.fpn.layer_blocks.0.0.weight"]).all().item<bool>());
+        // and the distributions are still torchvision's: heads N(0, 0.01), stem N(0, √2/√(64·7·7))
+        Assert.Equal(0.01, a["head.regression_head.bbox_reg.weight"].std().item<float>(), 3);
+        Assert.Equal(Math.Sqrt(2.0 / (64 * 49)), a["backbone.body.conv1.weight"].std().item<float>(), 3);
+    }
+
+    [Fact]
     public void UnsupportedDepthIsRefused()
     {
         var error = Assert.Throws<ArgumentOutOfRangeException>(() => new RetinaNetNetwork(new NetworkConfig(2, 42)));
