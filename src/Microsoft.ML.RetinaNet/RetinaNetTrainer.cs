@@ -118,9 +118,12 @@ public sealed partial class RetinaNetTrainer : IEstimator<RetinaNetTransformer>
         RetinaNetNetwork? network = null;
         try
         {
-            if (weights.TryGetValue("head.classification_head.cls_logits.bias", out var logits) && logits.shape[0] != (long)classNames.Count * o.Anchors.AnchorsPerLocation)
-                throw new ArgumentException($"'{pthPath}' has a classification layer for {logits.shape[0] / o.Anchors.AnchorsPerLocation} classes ({logits.shape[0]} outputs, {o.Anchors.AnchorsPerLocation} anchors per location) but {classNames.Count} class names were given; give one name per class of the file, in index order.", nameof(classNames));
-            network = new RetinaNetNetwork(new NetworkConfig(classNames.Count, o.Depth, o.Version, BackboneNorm.FrozenBatchNorm, o.Anchors.AnchorsPerLocation));
+            int perLocation = o.Anchors.HeadAnchorsPerLocation;
+            if (weights.TryGetValue("head.classification_head.cls_logits.bias", out var logits) && logits.shape[0] != (long)classNames.Count * perLocation)
+                throw new ArgumentException($"'{pthPath}' has a classification layer for {logits.shape[0] / perLocation} classes ({logits.shape[0]} outputs, " +
+                    $"{perLocation} anchors per location) but {classNames.Count} class names were given; give one name per class of the file, in index order.",
+                    nameof(classNames));
+            network = new RetinaNetNetwork(NetworkConfig.For(o.Anchors, classNames.Count, o.Depth, o.Version, BackboneNorm.FrozenBatchNorm));
             TorchvisionWeights.Load(network, weights, pthPath, PretrainedWeightsKind.RetinaNet, keepClassLogitsOnClassCountChange: false);
             network.to(device);
             network.eval();
@@ -205,9 +208,8 @@ public sealed partial class RetinaNetTrainer : IEstimator<RetinaNetTransformer>
             channel.Info(MessageSensitivity.None, $"backbone: ML.NET's ImageNet ResNet-18 ({MLNetResNet18.PackageId}, blocks [{string.Join(", ", MLNetResNet18.StageBlocks)}]) from {model}");
         }
         using var seeded = WeightInit.Seeded(o.Seed); // independent of TorchSharp's global generator, which other threads may use
-        var network = new RetinaNetNetwork(new NetworkConfig(classCount, o.Depth, o.Version,
-            pretrained ? BackboneNorm.FrozenBatchNorm : BackboneNorm.BatchNorm, o.Anchors.AnchorsPerLocation,
-            packaged ? MLNetResNet18.StageBlocks : null));
+        var network = new RetinaNetNetwork(NetworkConfig.For(o.Anchors, classCount, o.Depth, o.Version,
+            pretrained ? BackboneNorm.FrozenBatchNorm : BackboneNorm.BatchNorm, packaged ? MLNetResNet18.StageBlocks : null));
         try
         {
             if (backbone != null)
@@ -268,8 +270,6 @@ public sealed partial class RetinaNetTrainer : IEstimator<RetinaNetTransformer>
         if (o.Anchors is null)
             throw new ArgumentException("Options.Anchors must not be null; use new AnchorOptions() for torchvision's defaults.");
         o.Anchors.Validate();
-        if (!o.Anchors.Strides.SequenceEqual(NetworkConfig.PyramidStrides))
-            throw new ArgumentException($"Options.Anchors.Strides are [{string.Join(", ", o.Anchors.Strides)}] but the ResNet-FPN pyramid P3–P7 has strides [{string.Join(", ", NetworkConfig.PyramidStrides)}]; anchors must sit on the feature cells.");
         return o;
     }
 

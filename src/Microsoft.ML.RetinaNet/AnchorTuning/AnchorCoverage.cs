@@ -82,9 +82,11 @@ public sealed class AnchorCoverage
         var shapeList = new List<Shape>();
         for (int l = 0; l < AnchorOptions.LevelCount; l++)
         {
+            // m × m centres per cell (finer anchor strides): a lattice m times as dense, spacing / m apart
+            int m = anchors.CentresPerCellAxis(l);
             var b = AnchorShapes.BaseAnchors(anchors, l);
             for (int k = 0; k < b.Length; k += 4)
-                shapeList.Add(new Shape(b[k], b[k + 1], b[k + 2], b[k + 3], (int)strides[l].X, levels[l].Height, levels[l].Width));
+                shapeList.Add(new Shape(b[k], b[k + 1], b[k + 2], b[k + 3], (double)strides[l].X / m, levels[l].Height * m, levels[l].Width * m));
         }
         var shapes = shapeList.ToArray();
         var best = new double[boxes.Count];
@@ -107,7 +109,7 @@ public sealed class AnchorCoverage
     }
 
     /// <summary>One anchor shape on its level's lattice: (ax0 + j·s, ay0 + i·s, ax1 + j·s, ay1 + i·s).</summary>
-    private readonly record struct Shape(double Ax0, double Ay0, double Ax1, double Ay1, int Stride, long Rows, long Columns)
+    private readonly record struct Shape(double Ax0, double Ay0, double Ax1, double Ay1, double Stride, long Rows, long Columns)
     {
         private double Area => (Ax1 - Ax0) * (Ay1 - Ay0);
 

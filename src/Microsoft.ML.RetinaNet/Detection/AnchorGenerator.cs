@@ -7,7 +7,10 @@ namespace Microsoft.ML.RetinaNet.Detection;
 /// computed as torchvision's <c>AnchorGenerator</c>: ratio-major base anchors rounded to whole pixels,
 /// centred on the top-left corner of each cell. The cell spacing on each axis is torchvision's
 /// <c>image_size // feature_size</c> (<see cref="Strides"/>), which equals the nominal 8…128 only when the input size is a
-/// multiple of 128 (at 480² P6/P7 sit every 60/120 pixels). Results are cached per input and feature-map layout.
+/// multiple of 128 (at 480² P6/P7 sit every 60/120 pixels). A finer anchor stride (<see cref="AnchorOptions.Strides"/>,
+/// m = feature stride / anchor stride) puts m × m centres in every cell, at offsets (j·spacing_x/m, i·spacing_y/m), and a
+/// cell's anchors come centre by centre (row-major), each with its A shapes. Results are cached per input and feature-map
+/// layout.
 /// </summary>
 internal sealed class AnchorGenerator : IDisposable
 {
@@ -22,7 +25,8 @@ internal sealed class AnchorGenerator : IDisposable
         _baseAnchors = Enumerable.Range(0, AnchorOptions.LevelCount).Select(BaseAnchors).ToArray();
     }
 
-    public int AnchorsPerLocation => _options.AnchorsPerLocation;
+    /// <summary>Anchors per feature cell at <paramref name="level"/> (0 = P3): centres per cell × shapes.</summary>
+    public int LevelAnchorsPerLocation(int level) => _options.LevelAnchorsPerLocation(level);
 
     /// <summary>Anchor sizes size × scale for one level, as used (rounded down if asked).</summary>
     public float[] LevelSizes(int level) => AnchorShapes.Sizes(_options, level);
@@ -58,9 +62,9 @@ internal sealed class AnchorGenerator : IDisposable
                 var grid = meshgrid(new[] { shiftsY, shiftsX }, indexing: "ij");
                 var sy = grid[0].reshape(-1);
                 var sx = grid[1].reshape(-1);
-                // (H*W, 1, 4) + (1, A, 4) -> (H*W*A, 4)
+                // (H*W, 1, 4) + (1, C*A, 4) -> (H*W*C*A, 4)
                 var shifts = stack(new[] { sx, sy, sx, sy }, 1).to(ScalarType.Float32);
-                levels[l] = (shifts.view(-1, 1, 4) + _baseAnchors[l].view(1, -1, 4)).reshape(-1, 4);
+                levels[l] = (shifts.view(-1, 1, 4) + CellAnchors(l, strides[l]).view(1, -1, 4)).reshape(-1, 4);
             }
             var anchors = cat(levels, 0).to(device).DetachFromDisposeScope();
             _cache[key] = anchors;
@@ -68,9 +72,29 @@ internal sealed class AnchorGenerator : IDisposable
         }
     }
 
+    /// <summary>
+    /// (C·A, 4) anchors of one cell relative to its top-left corner: the base anchors themselves when the level has one
+    /// centre per cell (C = 1, torchvision), else for each of the m × m centres (row-major) its offset plus the A shapes.
+    /// </summary>
+    private Tensor CellAnchors(int level, (long Y, long X) spacing)
+    {
+        int m = _options.CentresPerCellAxis(level);
+        if (m == 1)
+            return _baseAnchors[level];
+        var offsets = new float[m * m * 4];
+        for (int i = 0, k = 0; i < m; i++)
+            for (int j = 0; j < m; j++, k += 4)
+            {
+                float x = (float)((double)j * spacing.X / m), y = (float)((double)i * spacing.Y / m);
+                (offsets[k], offsets[k + 1], offsets[k + 2], offsets[k + 3]) = (x, y, x, y);
+            }
+        // (C, 1, 4) + (1, A, 4) -> (C*A, 4)
+        return (tensor(offsets, new long[] { m * m, 1, 4 }) + _baseAnchors[level].view(1, -1, 4)).reshape(-1, 4);
+    }
+
     /// <summary>Anchors per level for the given layout (to split level-concatenated outputs).</summary>
     public long[] CountsPerLevel((long Height, long Width)[] levelSizes) =>
-        levelSizes.Select(s => s.Height * s.Width * AnchorsPerLocation).ToArray();
+        levelSizes.Select((s, l) => s.Height * s.Width * LevelAnchorsPerLocation(l)).ToArray();
 
     public void Dispose()
     {

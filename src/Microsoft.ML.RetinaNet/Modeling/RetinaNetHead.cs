@@ -39,8 +39,12 @@ internal static class HeadTower
         return nn.Sequential(blocks);
     }
 
-    /// <summary>Applies <paramref name="tower"/> then <paramref name="output"/> to every level and concatenates.</summary>
-    public static Tensor Apply(nn.Module<Tensor, Tensor> tower, TorchSharp.Modules.Conv2d output, IReadOnlyList<Tensor> features, long valuesPerAnchor)
+    /// <summary>
+    /// Applies <paramref name="tower"/> then <paramref name="output"/> to every level and concatenates; level l keeps the
+    /// first <paramref name="levelAnchors"/>[l] anchors of every location (all of them when it equals the output's).
+    /// </summary>
+    public static Tensor Apply(nn.Module<Tensor, Tensor> tower, TorchSharp.Modules.Conv2d output, IReadOnlyList<Tensor> features, long valuesPerAnchor,
+        long[] levelAnchors)
     {
         using var scope = NewDisposeScope();
         var levels = new Tensor[features.Count];
@@ -48,8 +52,11 @@ internal static class HeadTower
         {
             var y = OutputConvolution.Apply(output, MixedPrecision.Apply(tower, features[l]));
             long n = y.shape[0], h = y.shape[2], w = y.shape[3];
-            // (N, A*V, H, W) -> (N, A, V, H, W) -> (N, H, W, A, V) -> (N, H*W*A, V)
-            levels[l] = y.view(n, -1, valuesPerAnchor, h, w).permute(0, 3, 4, 1, 2).reshape(n, -1, valuesPerAnchor);
+            // (N, A*V, H, W) -> (N, A, V, H, W) [-> (N, A_l, V, H, W)] -> (N, H, W, A_l, V) -> (N, H*W*A_l, V)
+            var perAnchor = y.view(n, -1, valuesPerAnchor, h, w);
+            if (perAnchor.shape[1] != levelAnchors[l])
+                perAnchor = perAnchor.narrow(1, 0, levelAnchors[l]);
+            levels[l] = perAnchor.permute(0, 3, 4, 1, 2).reshape(n, -1, valuesPerAnchor);
         }
         return cat(levels, 1).MoveToOuterDisposeScope();
     }
@@ -61,11 +68,13 @@ internal sealed class RetinaNetClassificationHead : nn.Module<IReadOnlyList<Tens
     private readonly nn.Module<Tensor, Tensor> conv;
     private readonly TorchSharp.Modules.Conv2d cls_logits;
     private readonly long _numClasses;
+    private readonly long[] _levelAnchors;
 
-    public RetinaNetClassificationHead(long channels, long numAnchors, long numClasses, bool groupNorm, double priorProbability = 0.01)
+    public RetinaNetClassificationHead(long channels, long numAnchors, long numClasses, bool groupNorm, long[] levelAnchors, double priorProbability = 0.01)
         : base(nameof(RetinaNetClassificationHead))
     {
         _numClasses = numClasses;
+        _levelAnchors = levelAnchors;
         conv = HeadTower.Create(channels, groupNorm);
         cls_logits = nn.Conv2d(channels, numAnchors * numClasses, 3, padding: 1);
         using (no_grad())
@@ -77,7 +86,7 @@ internal sealed class RetinaNetClassificationHead : nn.Module<IReadOnlyList<Tens
     }
 
     /// <summary>P3–P7 -> class logits (N, ΣHWA, K).</summary>
-    public override Tensor forward(IReadOnlyList<Tensor> features) => HeadTower.Apply(conv, cls_logits, features, _numClasses);
+    public override Tensor forward(IReadOnlyList<Tensor> features) => HeadTower.Apply(conv, cls_logits, features, _numClasses, _levelAnchors);
 }
 
 /// <summary>Box regression subnet: tower + <c>bbox_reg</c> (4 deltas per anchor), zero bias.</summary>
@@ -85,9 +94,11 @@ internal sealed class RetinaNetRegressionHead : nn.Module<IReadOnlyList<Tensor>,
 {
     private readonly nn.Module<Tensor, Tensor> conv;
     private readonly TorchSharp.Modules.Conv2d bbox_reg;
+    private readonly long[] _levelAnchors;
 
-    public RetinaNetRegressionHead(long channels, long numAnchors, bool groupNorm) : base(nameof(RetinaNetRegressionHead))
+    public RetinaNetRegressionHead(long channels, long numAnchors, bool groupNorm, long[] levelAnchors) : base(nameof(RetinaNetRegressionHead))
     {
+        _levelAnchors = levelAnchors;
         conv = HeadTower.Create(channels, groupNorm);
         bbox_reg = nn.Conv2d(channels, numAnchors * 4, 3, padding: 1);
         using (no_grad())
@@ -99,7 +110,7 @@ internal sealed class RetinaNetRegressionHead : nn.Module<IReadOnlyList<Tensor>,
     }
 
     /// <summary>P3–P7 -> box deltas (N, ΣHWA, 4).</summary>
-    public override Tensor forward(IReadOnlyList<Tensor> features) => HeadTower.Apply(conv, bbox_reg, features, 4);
+    public override Tensor forward(IReadOnlyList<Tensor> features) => HeadTower.Apply(conv, bbox_reg, features, 4, _levelAnchors);
 }
 
 /// <summary>Both subnets, keys <c>classification_head.*</c> and <c>regression_head.*</c>.</summary>
@@ -108,10 +119,11 @@ internal sealed class RetinaNetHead : nn.Module<IReadOnlyList<Tensor>, (Tensor C
     private readonly RetinaNetClassificationHead classification_head;
     private readonly RetinaNetRegressionHead regression_head;
 
-    public RetinaNetHead(long channels, long numAnchors, long numClasses, bool groupNorm) : base(nameof(RetinaNetHead))
+    /// <summary>Both subnets; level l keeps the first <paramref name="levelAnchors"/>[l] of the <paramref name="numAnchors"/> anchors per location.</summary>
+    public RetinaNetHead(long channels, long numAnchors, long numClasses, bool groupNorm, long[] levelAnchors) : base(nameof(RetinaNetHead))
     {
-        classification_head = new RetinaNetClassificationHead(channels, numAnchors, numClasses, groupNorm);
-        regression_head = new RetinaNetRegressionHead(channels, numAnchors, groupNorm);
+        classification_head = new RetinaNetClassificationHead(channels, numAnchors, numClasses, groupNorm, levelAnchors);
+        regression_head = new RetinaNetRegressionHead(channels, numAnchors, groupNorm, levelAnchors);
         RegisterComponents();
     }
 

@@ -18,14 +18,29 @@ public enum RetinaNetVersion
 /// <param name="Depth">ResNet depth: the block type and, unless <paramref name="StageBlocks"/> is given, the blocks per stage.</param>
 /// <param name="Version">torchvision's V1 or V2.</param>
 /// <param name="Norm">The backbone's normalisation.</param>
-/// <param name="AnchorsPerLocation">Anchors per feature cell.</param>
+/// <param name="AnchorsPerLocation">Anchors per feature cell the subnets predict (the most of any level).</param>
 /// <param name="StageBlocks">
 /// Residual blocks in layer1–layer4 when they differ from torchvision's for <paramref name="Depth"/> (ML.NET's ImageNet
 /// ResNet-18 has [2, 2, 2, 3]); null for torchvision's layout.
 /// </param>
+/// <param name="LevelAnchors">
+/// Anchors per feature cell at each of P3–P7 when levels differ (finer anchor strides at some levels): a level uses the
+/// first that many of the subnets' <paramref name="AnchorsPerLocation"/> outputs. Null: every level uses all of them.
+/// </param>
 internal sealed record NetworkConfig(int NumClasses, int Depth = 50, RetinaNetVersion Version = RetinaNetVersion.V1,
-    BackboneNorm Norm = BackboneNorm.BatchNorm, int AnchorsPerLocation = 9, int[]? StageBlocks = null)
+    BackboneNorm Norm = BackboneNorm.BatchNorm, int AnchorsPerLocation = 9, int[]? StageBlocks = null, int[]? LevelAnchors = null)
 {
+    /// <summary>The network for <paramref name="anchors"/>: the subnets' outputs sized for the level with the most anchors per cell.</summary>
+    public static NetworkConfig For(AnchorOptions anchors, int numClasses, int depth, RetinaNetVersion version, BackboneNorm norm, int[]? stageBlocks = null)
+    {
+        var levels = Enumerable.Range(0, AnchorOptions.LevelCount).Select(anchors.LevelAnchorsPerLocation).ToArray();
+        int head = levels.Max();
+        return new NetworkConfig(numClasses, depth, version, norm, head, stageBlocks, levels.All(a => a == head) ? null : levels);
+    }
+
+    /// <summary>Anchors per feature cell at <paramref name="level"/> (0 = P3).</summary>
+    public int LevelAnchorsPerLocation(int level) => LevelAnchors?[level] ?? AnchorsPerLocation;
+
     /// <summary>Blocks per stage actually built: <see cref="StageBlocks"/> or torchvision's for the depth.</summary>
     public int[] Blocks => StageBlocks ?? ResNetBody.LayerCounts(Depth).Blocks;
 
@@ -59,6 +74,9 @@ internal sealed record NetworkConfig(int NumClasses, int Depth = 50, RetinaNetVe
         if (AnchorsPerLocation < 1)
             throw new ArgumentOutOfRangeException(nameof(AnchorsPerLocation), AnchorsPerLocation, "At least one anchor per location is needed.");
         ResNetBody.LayerCounts(Depth);
+        if (LevelAnchors is { } levels && (levels.Length != PyramidStrides.Length || levels.Any(a => a < 1 || a > AnchorsPerLocation)))
+            throw new ArgumentException($"LevelAnchors needs {PyramidStrides.Length} counts between 1 and {AnchorsPerLocation}; got [{string.Join(", ", levels)}].",
+                nameof(LevelAnchors));
         if (StageBlocks is { } blocks && (blocks.Length != 4 || blocks.Any(b => b < 1)))
             throw new ArgumentException($"A ResNet has 4 stages of at least one block each; got [{string.Join(", ", blocks)}].", nameof(StageBlocks));
     }
@@ -111,11 +129,14 @@ internal sealed class RetinaNetNetwork : nn.Module<Tensor, NetworkOutput>
         config.Validate();
         Config = config;
         backbone = new BackboneWithFpn(config);
-        head = new RetinaNetHead(NetworkConfig.FpnChannels, config.AnchorsPerLocation, config.NumClasses, config.Version == RetinaNetVersion.V2);
+        head = new RetinaNetHead(NetworkConfig.FpnChannels, config.AnchorsPerLocation, config.NumClasses, config.Version == RetinaNetVersion.V2,
+            Enumerable.Range(0, PyramidLevels).Select(l => (long)config.LevelAnchorsPerLocation(l)).ToArray());
         RegisterComponents();
     }
 
     public NetworkConfig Config { get; }
+
+    private static int PyramidLevels => NetworkConfig.PyramidStrides.Length;
 
     public ResNetBody Body => backbone.Body;
 

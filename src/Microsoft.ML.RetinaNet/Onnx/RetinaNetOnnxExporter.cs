@@ -93,10 +93,10 @@ internal sealed class RetinaNetOnnxExporter
         var (c3, c4, c5) = Body(x);
         var features = Fpn(new[] { c3, c4, c5 });
         var levels = NetworkConfig.LevelSizes(s, s);
-        int a = _config.AnchorsPerLocation, k = _config.NumClasses;
-        var logits = features.Select(f => HeadLevel(f, "head.classification_head", "cls_logits", k)).ToArray();
-        var deltas = features.Select(f => HeadLevel(f, "head.regression_head", "bbox_reg", 4)).ToArray();
-        PostProcess(logits, deltas, levels.Select(l => l.Height * l.Width * a).ToArray(), k);
+        int k = _config.NumClasses;
+        var logits = features.Select((f, l) => HeadLevel(f, l, "head.classification_head", "cls_logits", k)).ToArray();
+        var deltas = features.Select((f, l) => HeadLevel(f, l, "head.regression_head", "bbox_reg", 4)).ToArray();
+        PostProcess(logits, deltas, _model.Anchors.CountsPerLevel(levels), k);
     }
 
     // ---- body ----
@@ -202,7 +202,7 @@ internal sealed class RetinaNetOnnxExporter
 
     // ---- heads ----
 
-    private string HeadLevel(string feature, string prefix, string outputName, int valuesPerAnchor)
+    private string HeadLevel(string feature, int level, string prefix, string outputName, int valuesPerAnchor)
     {
         var y = feature;
         bool groupNorm = _config.Version == RetinaNetVersion.V2;
@@ -219,6 +219,13 @@ internal sealed class RetinaNetOnnxExporter
         y = ConvKey(y, $"{prefix}.{outputName}", 1, 1);
         // (N, A*V, H, W) -> (N, H, W, A*V) -> (N, H*W*A, V)
         y = _g.Node("Transpose", new[] { y }, ("perm", new long[] { 0, 2, 3, 1 }));
+        long keep = _config.LevelAnchorsPerLocation(level);
+        if (keep == _config.AnchorsPerLocation)
+            return _g.Node("Reshape", new[] { y, _g.Ints(0, -1, valuesPerAnchor) });
+        // a level with fewer anchor centres per cell keeps the first A_l anchors of every location:
+        // (N, H, W, A*V) -> (N, H*W, A, V) -> (N, H*W, A_l, V) -> (N, H*W*A_l, V)
+        y = _g.Node("Reshape", new[] { y, _g.Ints(0, -1, _config.AnchorsPerLocation, valuesPerAnchor) });
+        y = _g.Node("Slice", new[] { y, _g.Ints(0), _g.Ints(keep), _g.Ints(2) });
         return _g.Node("Reshape", new[] { y, _g.Ints(0, -1, valuesPerAnchor) });
     }
 

@@ -7,7 +7,12 @@ using static TorchSharp.torch;
 namespace Microsoft.ML.RetinaNet.Training;
 
 /// <summary>The settings a checkpoint only fits: resuming with another value would not continue the same run.</summary>
-internal sealed record CheckpointSettings(int Depth, string Backbone, string Version, int ImageSize, int BatchSize, int Seed, int Classes, int AnchorsPerLocation, int TrainingRows, string Optimizer);
+internal sealed record CheckpointSettings(int Depth, string Backbone, string Version, int ImageSize, int BatchSize, int Seed, int Classes,
+    int AnchorsPerLocation, int TrainingRows, string Optimizer, string AnchorStrides = CheckpointSettings.DefaultStrides)
+{
+    /// <summary>What a checkpoint written before anchor strides could change holds: torchvision's.</summary>
+    public const string DefaultStrides = "8 16 32 64 128";
+}
 
 /// <summary>
 /// Where training stood: <see cref="CompletedEpochs"/> whole epochs plus <see cref="StepsIntoEpoch"/> steps of the next

@@ -69,7 +69,7 @@ internal sealed class TrainingLoop
         int startEpoch = 1, startStep = 0, startImages = 0;
         double resumedLoss = 0;
         var settings = new CheckpointSettings(o.Depth, o.PretrainedBackbone.ToString(), o.Version.ToString(), o.ImageSize, o.BatchSize, o.Seed, train.ClassNames.Length,
-            o.Anchors.AnchorsPerLocation, train.Examples.Count, o.Optimizer.ToString());
+            o.Anchors.HeadAnchorsPerLocation, train.Examples.Count, o.Optimizer.ToString(), string.Join(" ", o.Anchors.Strides));
         FileDigest? bestFile = null;
         try
         {

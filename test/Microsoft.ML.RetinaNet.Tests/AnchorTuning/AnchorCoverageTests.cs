@@ -30,10 +30,21 @@ public class AnchorCoverageTests
         return new BoxSet(boxes, labels, new[] { "a", "b" });
     }
 
-    public static TheoryData<string> AnchorSets => new() { "default", "custom" };
+    public static TheoryData<string> AnchorSets => new() { "default", "custom", "finer strides" };
 
-    private static AnchorOptions Anchors(string which) => which == "default" ? new AnchorOptions()
-        : new AnchorOptions { Sizes = new float[] { 16, 32, 64, 128, 256 }, Scales = new[] { 0.5625f, 1.21f }, Ratios = new[] { 0.06f, 1.6f, 10f }, RoundSizesDown = false };
+    private static AnchorOptions Anchors(string which) => which switch
+    {
+        "default" => new AnchorOptions(),
+        "custom" => new AnchorOptions
+        {
+            Sizes = new float[] { 16, 32, 64, 128, 256 }, Scales = new[] { 0.5625f, 1.21f }, Ratios = new[] { 0.06f, 1.6f, 10f }, RoundSizesDown = false,
+        },
+        _ => new AnchorOptions
+        {
+            Sizes = new float[] { 16, 32, 64, 128, 256 }, Strides = new[] { 4, 8, 32, 32, 32 }, Scales = new[] { 0.5625f, 1.21f },
+            Ratios = new[] { 0.06f, 1.6f, 10f }, RoundSizesDown = false,
+        },
+    };
 
     [Theory]
     [MemberData(nameof(AnchorSets))]

@@ -54,15 +54,20 @@ public class OnnxExportTests
     }
 
     [Theory]
-    [InlineData(18, RetinaNetVersion.V1, false)]
-    [InlineData(18, RetinaNetVersion.V2, false)]
-    [InlineData(18, RetinaNetVersion.V1, true)] // ML.NET's ImageNet ResNet-18 layout, [2, 2, 2, 3] blocks
-    public void OnnxRuntimeGivesTheEagerDetections(int depth, RetinaNetVersion version, bool mlnetLayout)
+    [InlineData(18, RetinaNetVersion.V1, false, null)]
+    [InlineData(18, RetinaNetVersion.V2, false, null)]
+    [InlineData(18, RetinaNetVersion.V1, true, null)] // ML.NET's ImageNet ResNet-18 layout, [2, 2, 2, 3] blocks
+    [InlineData(18, RetinaNetVersion.V1, false, new[] { 4, 16, 32, 64, 128 })] // 2×2 anchor centres per P3 cell: heads 4·A, others use A
+    [InlineData(18, RetinaNetVersion.V2, false, new[] { 4, 8, 32, 32, 128 })] // P3, P4, P6 finer; P5 and P7 use the first A of 4·A
+    public void OnnxRuntimeGivesTheEagerDetections(int depth, RetinaNetVersion version, bool mlnetLayout, int[]? strides)
     {
         using var scope = NewDisposeScope();
-        var network = new RetinaNetNetwork(new NetworkConfig(3, depth, version, StageBlocks: mlnetLayout ? MLNetResNet18.StageBlocks : null));
+        var anchors = new AnchorOptions();
+        if (strides != null)
+            anchors.Strides = strides;
+        var network = new RetinaNetNetwork(NetworkConfig.For(anchors, 3, depth, version, BackboneNorm.BatchNorm, mlnetLayout ? MLNetResNet18.StageBlocks : null));
         DeterministicWeights.Apply(network);
-        using var model = new DetectorModel(network, new AnchorOptions(), new PostProcessSettings(), Canvas, new[] { "a", "b", "c" }, CPU);
+        using var model = new DetectorModel(network, anchors, new PostProcessSettings(), Canvas, new[] { "a", "b", "c" }, CPU);
         var images = Images();
         var eager = model.Detect(images);
 
