@@ -15,7 +15,7 @@ var pipeline = mlContext.Transforms.Conversion.MapValueToKey("Label")
     .Append(mlContext.Transforms.LoadImages("Image", folder, nameof(DetectionRecord.ImagePath)))
     .Append(mlContext.MulticlassClassification.Trainers.RetinaNet(new RetinaNetTrainer.Options
     {
-        Depth = 18, ImageSize = 128, BatchSize = 4, Epochs = 10, Optimizer = RetinaNetOptimizer.AdamW, LearningRate = 5e-4, WarmupSteps = 5,
+        Depth = 18, ImageSize = 128, BatchSize = 4, Epochs = 20, Optimizer = RetinaNetOptimizer.AdamW, LearningRate = 5e-4, WarmupSteps = 5,
     }));
 var model = pipeline.Fit(data);
 string path = Path.Combine(folder, "model.zip");

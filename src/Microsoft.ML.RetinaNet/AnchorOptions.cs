@@ -121,6 +121,10 @@ public sealed class AnchorOptions
     }
 
     /// <inheritdoc />
-    public override string ToString() =>
-        $"sizes [{string.Join(", ", Sizes)}], strides [{string.Join(", ", Strides)}], scales [{string.Join(", ", Scales.Select(s => s.ToString("0.####")))}], ratios [{string.Join(", ", Ratios.Select(r => r.ToString("0.####")))}]";
+    public override string ToString()
+    {
+        static string Join(IEnumerable<float> values, string format) =>
+            string.Join(", ", values.Select(v => v.ToString(format, System.Globalization.CultureInfo.InvariantCulture)));
+        return $"sizes [{Join(Sizes, "0.##")}], strides [{string.Join(", ", Strides)}], scales [{Join(Scales, "0.####")}], ratios [{Join(Ratios, "0.####")}]";
+    }
 }

@@ -25,12 +25,16 @@ public sealed class AnchorCoverage
         MeanBestIou = n == 0 ? 0 : bestIou.Average();
         var total = new int[boxes.ClassNames.Count];
         var covered = new int[boxes.ClassNames.Count];
+        var positiveSum = new long[boxes.ClassNames.Count];
         for (int i = 0; i < n; i++)
         {
             total[boxes.Labels[i]]++;
+            positiveSum[boxes.Labels[i]] += positives[i];
             if (bestIou[i] >= threshold) covered[boxes.Labels[i]]++;
         }
         PerClass = boxes.ClassNames.Select((name, k) => (name, total[k] == 0 ? double.NaN : covered[k] / (double)total[k]))
+            .ToDictionary(x => x.name, x => x.Item2);
+        PerClassPositives = boxes.ClassNames.Select((name, k) => (name, total[k] == 0 ? double.NaN : positiveSum[k] / (double)total[k]))
             .ToDictionary(x => x.name, x => x.Item2);
         Uncovered = Enumerable.Range(0, n).Where(i => bestIou[i] < threshold)
             .Select(i => new UncoveredBox(i, boxes.ClassNames[boxes.Labels[i]], (float)boxes.Width(i), (float)boxes.Height(i), bestIou[i])).ToList();
@@ -56,6 +60,9 @@ public sealed class AnchorCoverage
 
     /// <summary>Covered fraction per class (NaN for a class without boxes).</summary>
     public IReadOnlyDictionary<string, double> PerClass { get; }
+
+    /// <summary>Mean positive anchors (IoU ≥ 0.5) per box of each class (NaN for a class without boxes).</summary>
+    public IReadOnlyDictionary<string, double> PerClassPositives { get; }
 
     /// <summary>The boxes below the threshold.</summary>
     public IReadOnlyList<UncoveredBox> Uncovered { get; }

@@ -3,8 +3,9 @@ using Microsoft.ML.RetinaNet.Data;
 namespace Microsoft.ML.RetinaNet.AnchorTuning;
 
 /// <summary>
-/// Derives anchor scales and ratios from the data: the closest-base method per label, then an optimiser that covers more
-/// boxes with the same number of anchors per location, never less than the anchors it started from.
+/// Derives the four anchor hyper-parameters from the data: the closest-base method per label (scales and ratios), then an
+/// optimiser of sizes, scales, ratios and strides (<see cref="AnchorFitness"/>: per-class coverage and positives per box),
+/// never returning a lower fitness than the anchors it started from.
 /// </summary>
 public static class AnchorTuner
 {
@@ -23,7 +24,7 @@ public static class AnchorTuner
 
         var optimised = AnchorOptimizer.Optimise(boxes, options, new[] { options.BaseAnchors, methodAnchors });
         var coverage = AnchorCoverage.Compute(optimised, boxes, options.ImageSize, options.IouThreshold);
-        if (coverage.CoveredFraction < baseCoverage.CoveredFraction)
+        if (AnchorFitness.Of(coverage, boxes, options) < AnchorFitness.Of(baseCoverage, boxes, options))
             (optimised, coverage) = (options.BaseAnchors.Clone(), baseCoverage); // never worse than where it started
         return new AnchorTuningResult(boxes, options, rows, methodAnchors, baseCoverage, methodCoverage, optimised, coverage);
     }

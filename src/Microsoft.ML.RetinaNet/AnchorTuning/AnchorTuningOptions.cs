@@ -3,7 +3,7 @@ namespace Microsoft.ML.RetinaNet.AnchorTuning;
 /// <summary>Settings of <see cref="AnchorTuner"/>. Defaults in brackets.</summary>
 public sealed class AnchorTuningOptions
 {
-    /// <summary>Sizes and strides to keep, and the anchors to compare against [torchvision's defaults].</summary>
+    /// <summary>The anchors the search starts from and is compared against; their sizes anchor the size search [torchvision's defaults].</summary>
     public AnchorOptions BaseAnchors { get; set; } = new();
 
     /// <summary>The square size training letterboxes images to; coverage is measured there [512].</summary>
@@ -33,6 +33,24 @@ public sealed class AnchorTuningOptions
     /// <summary>Boxes the search evaluates on (an even subsample of larger sets; the report uses all boxes) [4000].</summary>
     public int SampleSize { get; set; } = 4000;
 
+    /// <summary>Choose anchor strides too: halve a level's stride where it pays (see <see cref="MinGainPerDoubling"/>) [true].</summary>
+    public bool TuneStrides { get; set; } = true;
+
+    /// <summary>
+    /// The fitness (per-class covered fraction plus the positives term, see <see cref="PositivesWeight"/>) a finer stride
+    /// must buy per doubling of the anchor count [0.02: two percentage points of coverage in every class].
+    /// </summary>
+    public double MinGainPerDoubling { get; set; } = 0.02;
+
+    /// <summary>The most anchors tuned strides may give, as a multiple of the count at the feature strides [4].</summary>
+    public double MaxAnchorFactor { get; set; } = 4;
+
+    /// <summary>Weight of positives per box in the fitness, against 1 for covered fraction [0.5].</summary>
+    public double PositivesWeight { get; set; } = 0.5;
+
+    /// <summary>Positive anchors per box beyond which more count for nothing in the fitness [9, ATSS's k].</summary>
+    public int PositivesTarget { get; set; } = 9;
+
     /// <summary>Seed of the search [1].</summary>
     public int Seed { get; set; } = 1;
 
@@ -44,6 +62,9 @@ public sealed class AnchorTuningOptions
         if (ScaleCount < 1 || RatioCount < 1) throw new ArgumentOutOfRangeException(nameof(ScaleCount), "ScaleCount and RatioCount must be at least 1.");
         if (IouThreshold <= 0 || IouThreshold > 1) throw new ArgumentOutOfRangeException(nameof(IouThreshold), IouThreshold, "IouThreshold must be in (0, 1].");
         if (Generations < 0 || SampleSize < 1) throw new ArgumentOutOfRangeException(nameof(Generations), "Generations must be 0 or more and SampleSize at least 1.");
+        if (!(MinGainPerDoubling >= 0) || !(MaxAnchorFactor >= 1) || !(PositivesWeight >= 0) || PositivesTarget < 1)
+            throw new ArgumentOutOfRangeException(nameof(MinGainPerDoubling),
+                "MinGainPerDoubling and PositivesWeight must be 0 or more, MaxAnchorFactor at least 1 and PositivesTarget at least 1.");
         if (FixedBaseSize is <= 0) throw new ArgumentOutOfRangeException(nameof(FixedBaseSize), FixedBaseSize, "FixedBaseSize must be positive.");
     }
 }

@@ -84,11 +84,70 @@ public class AnchorTunerTests
         Assert.True(result.BaseCoverage.PerClass["pole"] < 0.5, $"defaults cover {result.BaseCoverage.PerClass["pole"]:P0} of poles");
         Assert.True(result.BaseCoverage.PerClass["ski"] < 0.5, $"defaults cover {result.BaseCoverage.PerClass["ski"]:P0} of skis");
         Assert.True(result.Coverage.CoveredFraction >= 0.95, $"tuned anchors cover {result.Coverage.CoveredFraction:P1}");
+        // the fitness values positives: the tuned anchors keep at least the defaults' positives per box
+        Assert.True(result.Coverage.MeanPositives >= result.BaseCoverage.MeanPositives,
+            $"positives per box {result.Coverage.MeanPositives:F1} against the defaults' {result.BaseCoverage.MeanPositives:F1}");
         Assert.Equal(9, result.Anchors.AnchorsPerLocation);
+        Assert.Contains("positives per box", result.ToMarkdown());
     }
 
     [Fact]
-    public void TheOptimiserNeverReturnsLessCoverageThanItsStart()
+    public void AtTheMainJobsSizeTheTunerHalvesP3sStrideForThePoles()
+    {
+        // 384²: poles are 5.5 px wide, P3's anchor centres 8 px apart; 2×2 centres per P3 cell cost 3.25× the anchors
+        var boxes = SkiSceneBoxes.Sample(1000, 384, seed: 1);
+        var fixedStrides = AnchorTuner.Tune(boxes, new AnchorTuningOptions { ImageSize = 384, TuneStrides = false, Generations = 20 });
+        var tuned = AnchorTuner.Tune(boxes, new AnchorTuningOptions { ImageSize = 384, Generations = 20 });
+        _output.WriteLine(tuned.ToMarkdown());
+        Assert.Equal(new[] { 8, 16, 32, 64, 128 }, fixedStrides.Anchors.Strides);
+        Assert.Equal(new[] { 4, 16, 32, 64, 128 }, tuned.Anchors.Strides);
+        Assert.Equal(89_829, tuned.Anchors.AnchorCount(384));
+        Assert.True(tuned.Coverage.PerClass["pole"] > fixedStrides.Coverage.PerClass["pole"] + 0.2,
+            $"poles covered: {tuned.Coverage.PerClass["pole"]:P0} with tuned strides, {fixedStrides.Coverage.PerClass["pole"]:P0} without");
+        Assert.Contains("strides [4, 16, 32, 64, 128]", tuned.ToMarkdown());
+        Assert.Contains("| 89,829 |", tuned.ToMarkdown());
+
+        // the price is the user's to set: a doubling of the anchors must buy more, or the budget forbids it
+        var dear = AnchorTuner.Tune(boxes, new AnchorTuningOptions { ImageSize = 384, Generations = 5, MinGainPerDoubling = 1 });
+        Assert.Equal(new[] { 8, 16, 32, 64, 128 }, dear.Anchors.Strides);
+        var tight = AnchorTuner.Tune(boxes, new AnchorTuningOptions { ImageSize = 384, Generations = 5, MaxAnchorFactor = 2 });
+        Assert.Equal(32, tight.Anchors.Strides[2]); // P3 (3.25×) is over a 2× budget; P4 halved alone is 1.56×
+        Assert.True(tight.Anchors.AnchorCount(384) <= 2 * 27_621);
+    }
+
+    [Fact]
+    public void TheGreedyStrideChoiceFollowsFitnessPerDoubling()
+    {
+        // a fitness that pays 0.05 for P3 at 4 and nothing else: chosen; at 2 (another 3.9× the anchors) it pays 0.01 more: not
+        var options = new AnchorTuningOptions { ImageSize = 512, MaxAnchorFactor = 100 };
+        double Fitness(AnchorOptions a) => a.Strides[0] switch { 8 => 1.0, 4 => 1.05, _ => 1.06 };
+        var chosen = AnchorOptimizer.ChooseStrides(new AnchorOptions(), 1.0, options, Fitness);
+        Assert.Equal(new[] { 4, 16, 32, 64, 128 }, chosen.Strides);
+        // 0.05 over log2(196 560 / 49 104) = 2.0 doublings is 0.025 per doubling: refused at 0.03
+        options.MinGainPerDoubling = 0.03;
+        Assert.Equal(new[] { 8, 16, 32, 64, 128 }, AnchorOptimizer.ChooseStrides(new AnchorOptions(), 1.0, options, Fitness).Strides);
+    }
+
+    [Fact]
+    public void TheFitnessIsTheHandComputedOne()
+    {
+        // class a: boxes 0 and 1, class b: box 2. Box 0 is one default anchor (IoU 1), box 1 a 4×40 pole no anchor covers,
+        // box 2 a 64×64 square on the lattice.
+        var boxes = new BoxSet(new float[] { 80, 96, 112, 128, 300, 300, 304, 340, 200, 200, 264, 264 }, new[] { 0, 0, 1 }, new[] { "a", "b" });
+        var options = new AnchorTuningOptions { ImageSize = 512 };
+        var coverage = AnchorCoverage.Compute(new AnchorOptions(), boxes, 512);
+        _output.WriteLine($"best IoU {string.Join(", ", coverage.BestIou)}; positives {string.Join(", ", coverage.Positives)}");
+        Assert.Equal(1.0, coverage.BestIou[0], 12);
+        Assert.True(coverage.BestIou[1] < 0.5);
+        Assert.Equal(0, coverage.Positives[1]);
+        double positivesA = (Math.Min(coverage.Positives[0], 9) / 9.0 + 0) / 2, positivesB = Math.Min(coverage.Positives[2], 9) / 9.0;
+        double expected = ((0.5 + 0.5 * positivesA) + (1.0 + 0.5 * positivesB)) / 2 + 0.01 * coverage.MeanBestIou;
+        Assert.Equal(expected, AnchorFitness.Of(coverage, boxes, options), 12);
+        Assert.Equal(coverage.Positives[0] / 2.0, coverage.PerClassPositives["a"], 12);
+    }
+
+    [Fact]
+    public void TheOptimiserNeverReturnsALowerFitnessThanItsStart()
     {
         // squares the defaults already fit: tuning may not make things worse
         var random = new Random(5);
@@ -99,7 +158,9 @@ public class AnchorTunerTests
             boxes.AddRange(new[] { x, y, x + s, y + s });
         }
         var set = new BoxSet(boxes.ToArray(), new int[300], new[] { "square" });
-        var result = AnchorTuner.Tune(set, new AnchorTuningOptions { Generations = 5 });
+        var options = new AnchorTuningOptions { Generations = 5 };
+        var result = AnchorTuner.Tune(set, options);
+        Assert.True(AnchorFitness.Of(result.Coverage, set, options) >= AnchorFitness.Of(result.BaseCoverage, set, options));
         Assert.True(result.Coverage.CoveredFraction >= result.BaseCoverage.CoveredFraction);
     }
 

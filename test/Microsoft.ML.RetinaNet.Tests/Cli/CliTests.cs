@@ -141,7 +141,7 @@ public sealed class CliTests : IDisposable
         Assert.True(result.ExitCode == 0, result.Error);
         Assert.Contains("saved ", result.Out);
         Assert.Contains("shapes-1-0000.png: truth", result.Out);
-        // detections name their class, not the key (the example's seeded run finds 5)
+        // detections name their class, not the key (the example's seeded run finds 5 after 20 epochs; after 10, since weights no longer come from the global generator, none above 0.05)
         Assert.Matches(@"\n  (" + string.Join("|", Microsoft.ML.RetinaNet.Datasets.SyntheticShapes.Classes) + @") score \d\.\d{3} box \[", result.Out);
         Assert.DoesNotContain("key ", result.Out);
     }
