@@ -4,8 +4,8 @@ using SkiaSharp;
 namespace Microsoft.ML.RetinaNet.Cli;
 
 /// <summary>
-/// The anchor study's picture: per-class and overall test AP50 as grouped bars (one colour per anchor set; pale bars from
-/// scratch, full bars pretrained) with ± one standard deviation over the seeds.
+/// The anchor study's picture: per-class test AP@[.50:.95] and mAP as grouped bars (one colour per anchor set) with ± one
+/// standard deviation over the seeds.
 /// </summary>
 internal static class StudyPlot
 {
@@ -14,7 +14,7 @@ internal static class StudyPlot
     public static void Save(string path, StudyReport study)
     {
         const int width = 1000, height = 480, left = 60, right = 20, top = 60, bottom = 60;
-        var groups = study.Classes.Select(c => (Name: c, Value: (Func<StudyRun, double>)(r => r.ClassAp50[c]))).Append(("all classes", r => r.Ap50)).ToList();
+        var groups = study.Classes.Select(c => (Name: c, Value: (Func<StudyRun, double>)(r => r.ClassAp[c]))).Append(("mAP", r => r.Map)).ToList();
         using var bitmap = new SKBitmap(width, height);
         using var canvas = new SKCanvas(bitmap);
         canvas.Clear(SKColors.White);
@@ -31,29 +31,24 @@ internal static class StudyPlot
         }
         canvas.DrawLine(left, top, left, height - bottom, axis);
         canvas.DrawLine(left, height - bottom, width - right, height - bottom, axis);
-        canvas.DrawText("test AP50 per class, mean ± sd over seeds (pale: from scratch, full: pretrained ResNet-18)", left, 22, text);
+        canvas.DrawText("test AP@[.50:.95] per class and mAP, mean ± sd over seeds", left, 22, text);
 
-        int bars = study.AnchorSets.Count * 2;
+        int bars = study.AnchorSets.Count;
         float groupWidth = (width - left - right) / (float)groups.Count;
         float barWidth = groupWidth * 0.8f / bars;
         for (int g = 0; g < groups.Count; g++)
         {
             float x0 = left + g * groupWidth + groupWidth * 0.1f;
-            int bar = 0;
-            foreach (var pretrained in new[] { false, true })
+            for (int a = 0; a < study.AnchorSets.Count; a++)
             {
-                for (int a = 0; a < study.AnchorSets.Count; a++, bar++)
-                {
-                    var (mean, sd) = StudyReport.MeanSd(study.Of(study.AnchorSets[a].Name, pretrained).Select(groups[g].Value));
-                    if (double.IsNaN(mean)) continue;
-                    var colour = Colours[a % Colours.Length];
-                    using var fill = new SKPaint { Color = pretrained ? colour : colour.WithAlpha(90), IsAntialias = true };
-                    float x = x0 + bar * barWidth;
-                    canvas.DrawRect(x + 1, Y(mean), barWidth - 2, height - bottom - Y(mean), fill);
-                    using var whisker = new SKPaint { Color = SKColors.Black, StrokeWidth = 1.2f, IsStroke = true, IsAntialias = true };
-                    float cx = x + barWidth / 2;
-                    canvas.DrawLine(cx, Y(mean - sd), cx, Y(mean + sd), whisker);
-                }
+                var (mean, sd) = StudyReport.MeanSd(study.Of(study.AnchorSets[a].Name).Select(groups[g].Value));
+                if (double.IsNaN(mean)) continue;
+                using var fill = new SKPaint { Color = Colours[a % Colours.Length], IsAntialias = true };
+                float x = x0 + a * barWidth;
+                canvas.DrawRect(x + 1, Y(mean), barWidth - 2, height - bottom - Y(mean), fill);
+                using var whisker = new SKPaint { Color = SKColors.Black, StrokeWidth = 1.2f, IsStroke = true, IsAntialias = true };
+                float cx = x + barWidth / 2;
+                canvas.DrawLine(cx, Y(mean - sd), cx, Y(mean + sd), whisker);
             }
             canvas.DrawText(groups[g].Name, x0 + groupWidth * 0.4f - text.MeasureText(groups[g].Name) / 2, height - bottom + 18, text);
         }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Xunit;
 
 namespace Microsoft.ML.RetinaNet.Tests.Cli;
@@ -119,19 +120,38 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
-    public void TheAnchorStudyWritesItsReport()
+    public void TheAnchorStudyWritesItsReportAndResumes()
     {
         string report = Path.Combine(_dir, "docs", "anchor-study.md");
-        var result = Run("anchor-study", "--output", Path.Combine(_dir, "study"), "--report", report, "--seeds", "1", "--train", "4", "--test", "2",
-            "--image-size", "64", "--epochs", "1", "--batch-size", "2");
-        Assert.True(result.ExitCode == 0, result.Error);
+        string[] Study(int seeds) => new[]
+        {
+            "anchor-study", "--output", Path.Combine(_dir, "study"), "--report", report, "--seeds", seeds.ToString(CultureInfo.InvariantCulture),
+            "--train", "4", "--validation", "0", "--test", "2", "--image-size", "64", "--epochs", "1", "--batch-size", "2",
+        };
+        var first = Run(Study(1));
+        Assert.True(first.ExitCode == 0, first.Error);
+        Assert.Contains("no interval", first.Out); // one seed: nothing to decide with
+        // a second seed extends the study: the four runs of seed 1 come from runs.jsonl, only seed 2 trains
+        var second = Run(Study(2));
+        Assert.True(second.ExitCode == 0, second.Error);
+        Assert.Contains("resuming: 4 run(s)", second.Out);
+        Assert.Equal(4, second.Out.Split('\n').Count(l => l.Contains(", seed 2: AP50 ", StringComparison.Ordinal)));
+        Assert.DoesNotContain(", seed 1: AP50 ", second.Out);
         string text = File.ReadAllText(report);
         Assert.Contains("anchor-study --output", text); // the command that made it
-        foreach (var row in new[] { "| scratch | default |", "| scratch | closest base |", "| scratch | optimised |", "| pretrained | default |", "| pretrained | closest base |", "| pretrained | optimised |" })
-            Assert.Contains(row, text);
-        Assert.Equal(6, text.Split('\n').Count(l => System.Text.RegularExpressions.Regex.IsMatch(l, @"^\| (scratch|pretrained) \| [a-z ]+ \| 1 \| ")));
-        Assert.Contains("| 640 |", text); // coverage at other image sizes
+        foreach (var set in new[] { "default", "closest base", "optimised", "optimised + strides" })
+        {
+            Assert.Contains($"| {set} | 2 |", text); // two runs each in the metrics table
+            Assert.Equal(2, text.Split('\n').Count(l => System.Text.RegularExpressions.Regex.IsMatch(l, $@"^\| {System.Text.RegularExpressions.Regex.Escape(set)} \| [12] \| \d\.\d{{3}} \| ")));
+        }
+        // paired differences with intervals for the three tuned sets, and the sentence on poles and skis
+        Assert.Equal(3, text.Split('\n').Count(l => System.Text.RegularExpressions.Regex.IsMatch(l, @"^\| [a-z +]+ \| [+−]?\d\.\d{3} \[[+−]?\d\.\d{3}, [+−]?\d\.\d{3}\] \|")));
+        Assert.Contains("on poles (AP ", text);
         Assert.True(new FileInfo(Path.ChangeExtension(report, ".png")).Length > 1000);
+        // runs of another study in the same folder are refused, not mixed in
+        var other = Run(Study(2).Select(a => a == "64" ? "96" : a).ToArray());
+        Assert.NotEqual(0, other.ExitCode);
+        Assert.Contains("holds runs of another study", other.Error + other.Out);
     }
 
     [Fact]
