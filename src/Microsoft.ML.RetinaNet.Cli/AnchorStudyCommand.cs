@@ -19,12 +19,15 @@ internal static class AnchorStudyCommand
 {
     public static System.CommandLine.Command Create()
     {
-        var output = new Option<string>("--output") { Description = "run folder (data, runs.jsonl)", DefaultValueFactory = _ => Path.Combine("runs", "anchor-study") };
+        var output = new Option<string>("--output") { Description = "run folder (data, runs.jsonl)", DefaultValueFactory = _ => Path.Combine("runs",
+            "anchor-study") };
         var report = new Option<string>("--report")
         {
-            Description = "the Markdown report; the picture is written beside it (.png)", DefaultValueFactory = _ => Path.Combine("docs", "anchor-study.md"),
+            Description = "the Markdown report; the picture is written beside it (.png)", DefaultValueFactory = _ => Path.Combine("docs",
+                "anchor-study.md"),
         };
-        var seeds = new Option<int>("--seeds") { Description = "seeds, each a paired run of every anchor set (1, 2, …)", DefaultValueFactory = _ => 3 };
+        var seeds = new Option<int>("--seeds") { Description = "seeds, each a paired run of every anchor set (1, 2, …)", DefaultValueFactory = _
+            => 3 };
         var train = new Option<int>("--train") { Description = "training images", DefaultValueFactory = _ => 300 };
         var validation = new Option<int>("--validation") { Description = "validation images", DefaultValueFactory = _ => 30 };
         var test = new Option<int>("--test") { Description = "test images", DefaultValueFactory = _ => 200 };
@@ -34,7 +37,8 @@ internal static class AnchorStudyCommand
         };
         var trainer = new TrainerArguments(MainJobCommand.Defaults);
         var command = new System.CommandLine.Command("anchor-study",
-            "Train the main job's recipe with default, closest-base, optimised and optimised-with-strides anchors over paired seeds; write docs/anchor-study.md.")
+            "Train the main job's recipe with default, closest-base, optimised and optimised-with-strides anchors over paired seeds; " +
+            "write docs/anchor-study.md.")
         {
             output, report, seeds, train, validation, test, objectScale,
         };
@@ -42,8 +46,10 @@ internal static class AnchorStudyCommand
         command.SetAction(parse =>
         {
             var tokens = parse.Tokens.Select(t => t.Value).SkipWhile(t => t == "anchor-study").ToList();
-            return Program.Guard(() => Run(new StudySettings(parse.GetValue(output)!, parse.GetValue(report)!, parse.GetValue(seeds), parse.GetValue(train),
-                parse.GetValue(validation), parse.GetValue(test), parse.GetValue(objectScale), string.Join(' ', tokens), StudyIdentity(tokens)), () => trainer.Read(parse)));
+            return Program.Guard(() => Run(new StudySettings(parse.GetValue(output)!, parse.GetValue(report)!, parse.GetValue(seeds),
+                parse.GetValue(train),
+                parse.GetValue(validation), parse.GetValue(test), parse.GetValue(objectScale), string.Join(' ', tokens), StudyIdentity(tokens)), ()
+                    => trainer.Read(parse)));
         });
         return command;
     }
@@ -67,7 +73,8 @@ internal static class AnchorStudyCommand
         var clock = Stopwatch.StartNew();
         var started = DateTime.UtcNow;
         int size = recipe.ImageSize;
-        var splits = SkiSceneDataset.Generate(Path.Combine(settings.Output, "data"), settings.Train, settings.Validation, settings.Test, size, seed: 1,
+        var splits = SkiSceneDataset.Generate(Path.Combine(settings.Output, "data"), settings.Train, settings.Validation, settings.Test, size,
+            seed: 1,
             settings.ObjectScale);
         var ml = new MLContext(1);
         var classes = SkiSceneBoxes.Classes;
@@ -86,7 +93,8 @@ internal static class AnchorStudyCommand
             new StudyAnchors("optimised", atFeatureStrides.Anchors, atFeatureStrides.Coverage),
             new StudyAnchors("optimised + strides", withStrides.Anchors, withStrides.Coverage),
         };
-        Console.WriteLine($"[{clock.Elapsed:hh\\:mm\\:ss}] {settings.Train} training, {settings.Validation} validation and {settings.Test} test scenes at {size}²; anchor sets: " +
+        Console.WriteLine($"[{clock.Elapsed:hh\\:mm\\:ss}] {settings.Train} training, {settings.Validation} validation and " +
+            $"{settings.Test} test scenes at {size}²; anchor sets: " +
             string.Join("; ", anchorSets.Select(a => $"{a.Name} {a.Coverage.CoveredFraction:P1} covered")));
 
         var log = new StudyLog(Path.Combine(settings.Output, "runs.jsonl"), settings.Identity);
@@ -108,7 +116,8 @@ internal static class AnchorStudyCommand
                 using var model = ml.MulticlassClassification.Trainers.RetinaNet(options).Fit(trainData);
                 var metrics = ml.MulticlassClassification.EvaluateCocoDetection(model.Transform(testData));
                 var run = new StudyRun(anchors.Name, seed, metrics.MeanAveragePrecision, metrics.AveragePrecision50,
-                    classes.ToDictionary(c => c, c => metrics.PerClassAveragePrecision50[c]), classes.ToDictionary(c => c, c => metrics.PerClassAveragePrecision[c]),
+                    classes.ToDictionary(c => c, c => metrics.PerClassAveragePrecision50[c]), classes.ToDictionary(c => c, c
+                        => metrics.PerClassAveragePrecision[c]),
                     runClock.Elapsed.TotalSeconds);
                 runs.Add(run);
                 log.Append(run);
@@ -129,7 +138,8 @@ internal static class AnchorStudyCommand
 }
 
 /// <summary>What the study was asked: folders, seeds, split sizes, and the arguments as typed (for the report and the log).</summary>
-internal sealed record StudySettings(string Output, string Report, int Seeds, int Train, int Validation, int Test, double ObjectScale, string Arguments,
+internal sealed record StudySettings(string Output, string Report, int Seeds, int Train, int Validation, int Test, double ObjectScale,
+    string Arguments,
     string Identity);
 
 /// <summary>One anchor set of the study and its coverage of the training boxes.</summary>

@@ -14,7 +14,8 @@ internal sealed record StudyReport(IReadOnlyList<StudyAnchors> AnchorSets, IRead
     public IReadOnlyList<StudyRun> Of(string anchors) => Runs.Where(r => r.Anchors == anchors).OrderBy(r => r.Seed).ToList();
 
     /// <summary>Seeds every anchor set has a run for: the pairs.</summary>
-    private int[] PairedSeeds => Runs.Select(r => r.Seed).Distinct().Where(s => AnchorSets.All(a => Runs.Any(r => r.Anchors == a.Name && r.Seed == s)))
+    private int[] PairedSeeds => Runs.Select(r => r.Seed).Distinct().Where(s => AnchorSets.All(a => Runs.Any(r => r.Anchors == a.Name
+        && r.Seed == s)))
         .OrderBy(s => s).ToArray();
 
     /// <summary>Paired difference (anchor set − default) of one metric over the seeds both have.</summary>
@@ -70,16 +71,21 @@ internal sealed record StudyReport(IReadOnlyList<StudyAnchors> AnchorSets, IRead
         var st = Settings;
         var s = new StringBuilder();
         s.AppendLine("# Anchor study: what tuned anchors are worth on the ski scenes").AppendLine();
-        s.AppendLine(Invariant($"Made by `dotnet run --project src/Microsoft.ML.RetinaNet.Cli -c Release -- anchor-study{(st.Arguments.Length > 0 ? " " + st.Arguments : "")}` ")
-            + Invariant($"on {Started:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores; this invocation took {Elapsed.TotalMinutes:F1} minutes ")
+        string arguments = st.Arguments.Length > 0 ? " " + st.Arguments : "";
+        s.AppendLine(Invariant($"Made by `dotnet run --project src/Microsoft.ML.RetinaNet.Cli -c Release -- anchor-study{arguments}` ")
+            + Invariant($"on {Started:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores; ")
+            + Invariant($"this invocation took {Elapsed.TotalMinutes:F1} minutes ")
             + Invariant($"(runs resumed from runs.jsonl are not in that time; the seconds column has every run's).")).AppendLine();
-        s.AppendLine(Invariant($"Every run is the main job's recipe: {st.Train} training and {st.Validation} validation scenes of {b.ImageSize}² (object scale ")
+        s.AppendLine(Invariant($"Every run is the main job's recipe: {st.Train} training and {st.Validation} validation scenes ")
+            + Invariant($"of {b.ImageSize}² (object scale ")
             + Invariant($"{st.ObjectScale:0.##}: a pole ≈ {9 * b.ImageSize / 640.0 * st.ObjectScale:0.#} px wide), ML.NET's ImageNet ResNet-18 ")
             + Invariant($"(`PretrainedBackbone.{b.PretrainedBackbone}`), {b.Epochs} epochs, batch {b.BatchSize}, {b.Optimizer} at ")
-            + Invariant($"{b.LearningRate.ToString("G4", CultureInfo.InvariantCulture)}, {b.Schedule} schedule, {b.WarmupSteps} warm-up steps, {b.Precision}, ")
-            + Invariant($"matcher IoU {b.ForegroundIouThreshold:0.##}/{b.BackgroundIouThreshold:0.##} with low-quality matches; metrics are COCO's on ")
+            + Invariant($"{b.LearningRate.ToString("G4", CultureInfo.InvariantCulture)}, {b.Schedule} schedule, {b.WarmupSteps} warm-up steps, ")
+            + Invariant($"{b.Precision}, matcher IoU {b.ForegroundIouThreshold:0.##}/{b.BackgroundIouThreshold:0.##} with low-quality matches; ")
+            + Invariant($"metrics are COCO's on ")
             + Invariant($"{st.Test} test scenes. Runs are **paired**: seed k gives every anchor set the same data order, augmentation and initial ")
-            + Invariant($"weights (but for the subnets' last convolutions, whose shape follows the anchors, and with finer strides the box subnet's tower, ")
+            + Invariant($"weights (but for the subnets' last convolutions, whose shape follows the anchors, and with finer strides ")
+            + Invariant($"the box subnet's tower, ")
             + Invariant($"drawn after them from the same generator).")).AppendLine();
 
         s.AppendLine("## Anchor sets and their coverage of the training boxes").AppendLine();
@@ -88,7 +94,8 @@ internal sealed record StudyReport(IReadOnlyList<StudyAnchors> AnchorSets, IRead
         s.AppendLine("|---|---|---|---|" + string.Concat(Classes.Select(_ => "---|")));
         foreach (var a in AnchorSets)
             s.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {a.Name}: {a.Anchors} | {a.Anchors.AnchorCount(b.ImageSize):N0} | {a.Coverage.CoveredFraction:P1} | {a.Coverage.MeanPositives:F1} | ") +
+                $"| {a.Name}: {a.Anchors} | {a.Anchors.AnchorCount(b.ImageSize):N0} | {a.Coverage.CoveredFraction:P1} | ") +
+                string.Create(CultureInfo.InvariantCulture, $"{a.Coverage.MeanPositives:F1} | ") +
                 string.Join(" | ", Classes.Select(c => string.Create(CultureInfo.InvariantCulture,
                     $"{a.Coverage.PerClass[c]:P1} / {a.Coverage.PerClassPositives[c]:F1}"))) + " |");
         s.AppendLine();
@@ -126,7 +133,8 @@ internal sealed record StudyReport(IReadOnlyList<StudyAnchors> AnchorSets, IRead
         s.AppendLine("|---|---|---|---|" + string.Concat(Classes.Select(_ => "---|")) + "---|");
         foreach (var r in Runs.OrderBy(r => r.Seed))
             s.AppendLine($"| {r.Anchors} | {r.Seed} | {F(r.Ap50)} | {F(r.Map)} | " +
-                string.Join(" | ", Classes.Select(c => $"{F(r.ClassAp[c])} / {F(r.ClassAp50[c])}")) + " | " + r.Seconds.ToString("F0", CultureInfo.InvariantCulture) + " |");
+                string.Join(" | ", Classes.Select(c => $"{F(r.ClassAp[c])} / {F(r.ClassAp50[c])}")) + " | " + r.Seconds.ToString("F0",
+                    CultureInfo.InvariantCulture) + " |");
         return s.ToString();
     }
 }

@@ -10,17 +10,21 @@ internal static class TuneAnchorsCommand
     public static System.CommandLine.Command Create()
     {
         var data = new DatasetArguments("", required: true);
-        var imageSize = new Option<int>("--image-size") { Description = "the training image size (coverage is measured there)", DefaultValueFactory = _ => 512 };
-        var output = new Option<string>("--output") { Description = "folder for anchors.md and anchors.png", DefaultValueFactory = _ => Path.Combine("runs", "anchors") };
+        var imageSize = new Option<int>("--image-size") { Description = "the training image size (coverage is measured there)",
+            DefaultValueFactory = _ => 512 };
+        var output = new Option<string>("--output") { Description = "folder for anchors.md and anchors.png", DefaultValueFactory = _
+            => Path.Combine("runs", "anchors") };
         var strides = new Option<bool>("--tune-strides")
         {
-            Description = "choose anchor strides too (finer where thin objects pay for the extra anchors); false keeps 8..128", DefaultValueFactory = _ => true,
+            Description = "choose anchor strides too (finer where thin objects pay for the extra anchors); false keeps 8..128",
+                DefaultValueFactory = _ => true,
         };
         var budget = new Option<double>("--max-anchor-factor")
         {
             Description = "the most anchors tuned strides may give, as a multiple of the count at strides 8..128", DefaultValueFactory = _ => 4,
         };
-        var command = new System.CommandLine.Command("tune-anchors", "Anchor statistics, coverage and optimised sizes, strides, scales and ratios for a dataset.")
+        var command = new System.CommandLine.Command("tune-anchors",
+            "Anchor statistics, coverage and optimised sizes, strides, scales and ratios for a dataset.")
         {
             imageSize, strides, budget, output,
         };

@@ -99,7 +99,8 @@ public sealed class AnchorOptions
         {
             if (Strides![i] <= 0 || FeatureStrides[i] % Strides[i] != 0)
                 throw new ArgumentException($"AnchorOptions.Strides[{i}] (P{i + 3}) is {Strides[i]}; it must divide the level's feature stride " +
-                    $"{FeatureStrides[i]} ({string.Join(", ", Divisors(FeatureStrides[i]))}), e.g. the default {FeatureStrides[i]}.", nameof(Strides));
+                    $"{FeatureStrides[i]} ({string.Join(", ", Divisors(FeatureStrides[i]))}), e.g. the default {FeatureStrides[i]}.",
+                    nameof(Strides));
             if (RoundSizesDown && Math.Floor(Sizes![i] * Scales.Min()) < 1)
                 throw new ArgumentException($"AnchorOptions.Sizes[{i}] × smallest scale = {Sizes[i] * Scales.Min()} rounds down to 0 pixels; use larger sizes or scales, or RoundSizesDown = false.", nameof(Sizes));
         }
@@ -125,6 +126,7 @@ public sealed class AnchorOptions
     {
         static string Join(IEnumerable<float> values, string format) =>
             string.Join(", ", values.Select(v => v.ToString(format, System.Globalization.CultureInfo.InvariantCulture)));
-        return $"sizes [{Join(Sizes, "0.##")}], strides [{string.Join(", ", Strides)}], scales [{Join(Scales, "0.####")}], ratios [{Join(Ratios, "0.####")}]";
+        return $"sizes [{Join(Sizes, "0.##")}], strides [{string.Join(", ", Strides)}], scales [{Join(Scales, "0.####")}], " +
+            $"ratios [{Join(Ratios, "0.####")}]";
     }
 }

@@ -119,9 +119,11 @@ public sealed partial class RetinaNetTrainer : IEstimator<RetinaNetTransformer>
         try
         {
             int perLocation = o.Anchors.HeadAnchorsPerLocation;
-            if (weights.TryGetValue("head.classification_head.cls_logits.bias", out var logits) && logits.shape[0] != (long)classNames.Count * perLocation)
-                throw new ArgumentException($"'{pthPath}' has a classification layer for {logits.shape[0] / perLocation} classes ({logits.shape[0]} outputs, " +
-                    $"{perLocation} anchors per location) but {classNames.Count} class names were given; give one name per class of the file, in index order.",
+            if (weights.TryGetValue("head.classification_head.cls_logits.bias", out var logits)
+                && logits.shape[0] != (long)classNames.Count * perLocation)
+                throw new ArgumentException($"'{pthPath}' has a classification layer for {logits.shape[0] / perLocation} classes " +
+                    $"({logits.shape[0]} outputs, {perLocation} anchors per location) but {classNames.Count} class names were given; " +
+                    "give one name per class of the file, in index order.",
                     nameof(classNames));
             network = new RetinaNetNetwork(NetworkConfig.For(o.Anchors, classNames.Count, o.Depth, o.Version, BackboneNorm.FrozenBatchNorm));
             TorchvisionWeights.Load(network, weights, pthPath, PretrainedWeightsKind.RetinaNet, keepClassLogitsOnClassCountChange: false);

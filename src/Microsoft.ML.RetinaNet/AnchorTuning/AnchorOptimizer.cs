@@ -18,7 +18,8 @@ internal static class AnchorOptimizer
     {
         var sample = boxes.Sample(options.SampleSize);
         var random = new Random(options.Seed);
-        double Fitness(AnchorOptions a) => AnchorFitness.Of(AnchorCoverage.Compute(a, sample, options.ImageSize, options.IouThreshold), sample, options);
+        double Fitness(AnchorOptions a) => AnchorFitness.Of(AnchorCoverage.Compute(a, sample, options.ImageSize, options.IouThreshold), sample,
+            options);
 
         var candidates = seeds.Select(s => Reshape(s, options)).Append(KMeansStart(sample, options, random)).ToList();
         var best = candidates[0];
@@ -57,7 +58,8 @@ internal static class AnchorOptimizer
     /// Greedy: at each round the level whose halved stride buys the most fitness per doubling of the anchor count, while
     /// that is at least the minimum and the count within the budget; stops when no level qualifies. Strides stop at 2.
     /// </summary>
-    internal static AnchorOptions ChooseStrides(AnchorOptions start, double startFitness, AnchorTuningOptions options, Func<AnchorOptions, double> fitness)
+    internal static AnchorOptions ChooseStrides(AnchorOptions start, double startFitness, AnchorTuningOptions options, Func<AnchorOptions,
+        double> fitness)
     {
         var featureStrides = start.Clone();
         featureStrides.Strides = AnchorOptions.FeatureStrides.ToArray();
@@ -88,7 +90,8 @@ internal static class AnchorOptimizer
         }
     }
 
-    /// <summary>The start's sizes and strides; <paramref name="options"/>' counts of scales and ratios, taken from <paramref name="a"/> where it has enough.</summary>
+    /// <summary>The start's sizes and strides; <paramref name="options"/>' counts of scales and ratios, taken from <paramref name="a"/>
+    /// where it has enough.</summary>
     private static AnchorOptions Reshape(AnchorOptions a, AnchorTuningOptions options) => new()
     {
         Sizes = (float[])options.BaseAnchors.Sizes.Clone(),

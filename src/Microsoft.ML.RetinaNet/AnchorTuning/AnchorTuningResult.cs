@@ -3,7 +3,8 @@ using System.Text;
 
 namespace Microsoft.ML.RetinaNet.AnchorTuning;
 
-/// <summary>What <see cref="AnchorTuner"/> found: the closest-base method's anchors, the optimised anchors, and their coverage against the defaults.</summary>
+/// <summary>What <see cref="AnchorTuner"/> found: the closest-base method's anchors, the optimised anchors, and their coverage against the
+/// defaults.</summary>
 public sealed class AnchorTuningResult
 {
     internal AnchorTuningResult(BoxSet boxes, AnchorTuningOptions options, IReadOnlyList<LabelAnchor> labels, AnchorOptions methodAnchors,
@@ -54,27 +55,33 @@ public sealed class AnchorTuningResult
         s.AppendLine(ClosestBaseMethod.WidthTable(Labels, Options.BaseAnchors.Sizes));
         s.AppendLine(CultureInfo.InvariantCulture, $"### Coverage (best anchor IoU ≥ {Options.IouThreshold:0.##})").AppendLine();
         s.AppendLine(CultureInfo.InvariantCulture,
-            $"| anchors | shapes per centre | anchors at {Options.ImageSize}² | covered | covered at 0.4 | positives per box | mean best IoU | fitness |");
+            $"| anchors | shapes per centre | anchors at {Options.ImageSize}² | covered | covered at 0.4 | " +
+            $"positives per box | mean best IoU | fitness |");
         s.AppendLine("|---|---|---|---|---|---|---|---|");
         void Row(string name, AnchorOptions a, AnchorCoverage c) => s.AppendLine(CultureInfo.InvariantCulture,
-            $"| {name}: {a} | {a.AnchorsPerLocation} | {a.AnchorCount(Options.ImageSize):N0} | {c.CoveredFraction:P1} | {c.CoveredFractionAt40:P1} | " +
+            $"| {name}: {a} | {a.AnchorsPerLocation} | {a.AnchorCount(Options.ImageSize):N0} | " +
+            $"{c.CoveredFraction:P1} | {c.CoveredFractionAt40:P1} | " +
             $"{c.MeanPositives:F2} | {c.MeanBestIou:F3} | {AnchorFitness.Of(c, Boxes, Options):F3} |");
         Row("start", Options.BaseAnchors, BaseCoverage);
         Row("closest base", MethodAnchors, MethodCoverage);
         Row("optimised", Anchors, Coverage);
         s.AppendLine().AppendLine(string.Create(CultureInfo.InvariantCulture,
-            $"Fitness: mean over classes of covered + {Options.PositivesWeight:0.##} × min(positives, {Options.PositivesTarget}) / {Options.PositivesTarget}, " +
+            $"Fitness: mean over classes of covered + {Options.PositivesWeight:0.##} × " +
+            $"min(positives, {Options.PositivesTarget}) / {Options.PositivesTarget}, " +
             $"+ 0.01 × mean best IoU. Per class, covered / positives per box:"));
         s.AppendLine().AppendLine("| class | start | closest base | optimised |").AppendLine("|---|---|---|---|");
-        string Cell(AnchorCoverage c, string name) => $"{Pct(c.PerClass[name])} / {c.PerClassPositives[name].ToString("F1", CultureInfo.InvariantCulture)}";
+        string Cell(AnchorCoverage c, string name)
+            => $"{Pct(c.PerClass[name])} / {c.PerClassPositives[name].ToString("F1", CultureInfo.InvariantCulture)}";
         foreach (var name in Boxes.ClassNames)
-            s.AppendLine(CultureInfo.InvariantCulture, $"| {name} | {Cell(BaseCoverage, name)} | {Cell(MethodCoverage, name)} | {Cell(Coverage, name)} |");
+            s.AppendLine(CultureInfo.InvariantCulture,
+                $"| {name} | {Cell(BaseCoverage, name)} | {Cell(MethodCoverage, name)} | {Cell(Coverage, name)} |");
         s.AppendLine();
         if (Coverage.Uncovered.Count == 0)
             s.AppendLine("Every box has an anchor at the threshold.");
         else
         {
-            s.AppendLine(CultureInfo.InvariantCulture, $"{Coverage.Uncovered.Count} box(es) stay uncovered with the optimised anchors, e.g.:").AppendLine();
+            s.AppendLine(CultureInfo.InvariantCulture,
+                $"{Coverage.Uncovered.Count} box(es) stay uncovered with the optimised anchors, e.g.:").AppendLine();
             foreach (var u in Coverage.Uncovered.Take(10))
                 s.AppendLine(CultureInfo.InvariantCulture, $"- box {u.Index} ({u.ClassName}, {u.Width:0.#}×{u.Height:0.#}): best IoU {u.BestIou:F2}");
         }

@@ -22,7 +22,8 @@ public readonly record struct PairedDifference(double Mean, double Low, double H
     public static PairedDifference Of(IReadOnlyList<double> a, IReadOnlyList<double> b)
     {
         if (a is null || b is null) throw new ArgumentNullException(a is null ? nameof(a) : nameof(b));
-        if (a.Count != b.Count) throw new ArgumentException($"Paired results need as many values on each side; got {a.Count} and {b.Count}.", nameof(b));
+        if (a.Count != b.Count) throw new ArgumentException($"Paired results need as many values on each side; got {a.Count} and {b.Count}.",
+            nameof(b));
         if (a.Count == 0) throw new ArgumentException("Paired results need at least one pair.", nameof(a));
         var d = a.Zip(b, (x, y) => y - x).ToArray();
         double mean = d.Average();
@@ -54,5 +55,6 @@ public readonly record struct PairedDifference(double Mean, double Low, double H
         ? Signed(Mean)
         : $"{Signed(Mean)} [{Signed(Low)}, {Signed(High)}]";
 
-    private static string Signed(double v) => (Math.Round(v, 3) == 0 ? 0 : v).ToString("+0.000;−0.000;0.000", System.Globalization.CultureInfo.InvariantCulture);
+    private static string Signed(double v) => (Math.Round(v, 3) == 0 ? 0 : v).ToString("+0.000;−0.000;0.000",
+        System.Globalization.CultureInfo.InvariantCulture);
 }

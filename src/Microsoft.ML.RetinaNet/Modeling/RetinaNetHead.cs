@@ -43,8 +43,8 @@ internal static class HeadTower
     /// Applies <paramref name="tower"/> then <paramref name="output"/> to every level and concatenates; level l keeps the
     /// first <paramref name="levelAnchors"/>[l] anchors of every location (all of them when it equals the output's).
     /// </summary>
-    public static Tensor Apply(nn.Module<Tensor, Tensor> tower, TorchSharp.Modules.Conv2d output, IReadOnlyList<Tensor> features, long valuesPerAnchor,
-        long[] levelAnchors)
+    public static Tensor Apply(nn.Module<Tensor, Tensor> tower, TorchSharp.Modules.Conv2d output, IReadOnlyList<Tensor> features,
+        long valuesPerAnchor, long[] levelAnchors)
     {
         using var scope = NewDisposeScope();
         var levels = new Tensor[features.Count];
@@ -70,7 +70,8 @@ internal sealed class RetinaNetClassificationHead : nn.Module<IReadOnlyList<Tens
     private readonly long _numClasses;
     private readonly long[] _levelAnchors;
 
-    public RetinaNetClassificationHead(long channels, long numAnchors, long numClasses, bool groupNorm, long[] levelAnchors, double priorProbability = 0.01)
+    public RetinaNetClassificationHead(long channels, long numAnchors, long numClasses, bool groupNorm, long[] levelAnchors,
+        double priorProbability = 0.01)
         : base(nameof(RetinaNetClassificationHead))
     {
         _numClasses = numClasses;
@@ -119,7 +120,9 @@ internal sealed class RetinaNetHead : nn.Module<IReadOnlyList<Tensor>, (Tensor C
     private readonly RetinaNetClassificationHead classification_head;
     private readonly RetinaNetRegressionHead regression_head;
 
-    /// <summary>Both subnets; level l keeps the first <paramref name="levelAnchors"/>[l] of the <paramref name="numAnchors"/> anchors per location.</summary>
+    /// <summary>
+    /// Both subnets; level l keeps the first <paramref name="levelAnchors"/>[l] of the <paramref name="numAnchors"/> anchors per location.
+    /// </summary>
     public RetinaNetHead(long channels, long numAnchors, long numClasses, bool groupNorm, long[] levelAnchors) : base(nameof(RetinaNetHead))
     {
         classification_head = new RetinaNetClassificationHead(channels, numAnchors, numClasses, groupNorm, levelAnchors);

@@ -31,7 +31,8 @@ internal sealed record NetworkConfig(int NumClasses, int Depth = 50, RetinaNetVe
     BackboneNorm Norm = BackboneNorm.BatchNorm, int AnchorsPerLocation = 9, int[]? StageBlocks = null, int[]? LevelAnchors = null)
 {
     /// <summary>The network for <paramref name="anchors"/>: the subnets' outputs sized for the level with the most anchors per cell.</summary>
-    public static NetworkConfig For(AnchorOptions anchors, int numClasses, int depth, RetinaNetVersion version, BackboneNorm norm, int[]? stageBlocks = null)
+    public static NetworkConfig For(AnchorOptions anchors, int numClasses, int depth, RetinaNetVersion version, BackboneNorm norm,
+        int[]? stageBlocks = null)
     {
         var levels = Enumerable.Range(0, AnchorOptions.LevelCount).Select(anchors.LevelAnchorsPerLocation).ToArray();
         int head = levels.Max();
@@ -75,7 +76,8 @@ internal sealed record NetworkConfig(int NumClasses, int Depth = 50, RetinaNetVe
             throw new ArgumentOutOfRangeException(nameof(AnchorsPerLocation), AnchorsPerLocation, "At least one anchor per location is needed.");
         ResNetBody.LayerCounts(Depth);
         if (LevelAnchors is { } levels && (levels.Length != PyramidStrides.Length || levels.Any(a => a < 1 || a > AnchorsPerLocation)))
-            throw new ArgumentException($"LevelAnchors needs {PyramidStrides.Length} counts between 1 and {AnchorsPerLocation}; got [{string.Join(", ", levels)}].",
+            throw new ArgumentException(
+                $"LevelAnchors needs {PyramidStrides.Length} counts between 1 and {AnchorsPerLocation}; got [{string.Join(", ", levels)}].",
                 nameof(LevelAnchors));
         if (StageBlocks is { } blocks && (blocks.Length != 4 || blocks.Any(b => b < 1)))
             throw new ArgumentException($"A ResNet has 4 stages of at least one block each; got [{string.Join(", ", blocks)}].", nameof(StageBlocks));

@@ -37,7 +37,8 @@ public class AnchorCoverageTests
         "default" => new AnchorOptions(),
         "custom" => new AnchorOptions
         {
-            Sizes = new float[] { 16, 32, 64, 128, 256 }, Scales = new[] { 0.5625f, 1.21f }, Ratios = new[] { 0.06f, 1.6f, 10f }, RoundSizesDown = false,
+            Sizes = new float[] { 16, 32, 64, 128, 256 }, Scales = new[] { 0.5625f, 1.21f }, Ratios = new[] { 0.06f, 1.6f, 10f },
+                RoundSizesDown = false,
         },
         _ => new AnchorOptions
         {
@@ -85,7 +86,8 @@ public class AnchorCoverageTests
     public void ThinPolesAndFlatSkisAreUncoveredByTheDefaults()
     {
         // a 9×90 pole and a 310×20 ski, centred on lattice points; a 64×64 square for contrast
-        var boxes = new BoxSet(new float[] { 100, 100, 109, 190, 50, 300, 360, 320, 200, 200, 264, 264 }, new[] { 0, 1, 2 }, new[] { "pole", "ski", "square" });
+        var boxes = new BoxSet(new float[] { 100, 100, 109, 190, 50, 300, 360, 320, 200, 200, 264, 264 }, new[] { 0, 1, 2 }, new[] { "pole", "ski",
+            "square" });
         var coverage = AnchorCoverage.Compute(new AnchorOptions(), boxes, 512);
         Assert.Equal(new[] { "pole", "ski" }, coverage.Uncovered.Select(u => u.ClassName));
         Assert.Equal(1.0, coverage.PerClass["square"]);

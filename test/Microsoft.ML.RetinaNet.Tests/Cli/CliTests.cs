@@ -142,10 +142,12 @@ public sealed class CliTests : IDisposable
         foreach (var set in new[] { "default", "closest base", "optimised", "optimised + strides" })
         {
             Assert.Contains($"| {set} | 2 |", text); // two runs each in the metrics table
-            Assert.Equal(2, text.Split('\n').Count(l => System.Text.RegularExpressions.Regex.IsMatch(l, $@"^\| {System.Text.RegularExpressions.Regex.Escape(set)} \| [12] \| \d\.\d{{3}} \| ")));
+            string runRow = $@"^\| {System.Text.RegularExpressions.Regex.Escape(set)} \| [12] \| \d\.\d{{3}} \| ";
+            Assert.Equal(2, text.Split('\n').Count(l => System.Text.RegularExpressions.Regex.IsMatch(l, runRow)));
         }
         // paired differences with intervals for the three tuned sets, and the sentence on poles and skis
-        Assert.Equal(3, text.Split('\n').Count(l => System.Text.RegularExpressions.Regex.IsMatch(l, @"^\| [a-z +]+ \| [+−]?\d\.\d{3} \[[+−]?\d\.\d{3}, [+−]?\d\.\d{3}\] \|")));
+        const string differenceRow = @"^\| [a-z +]+ \| [+−]?\d\.\d{3} \[[+−]?\d\.\d{3}, [+−]?\d\.\d{3}\] \|";
+        Assert.Equal(3, text.Split('\n').Count(l => System.Text.RegularExpressions.Regex.IsMatch(l, differenceRow)));
         Assert.Contains("on poles (AP ", text);
         Assert.True(new FileInfo(Path.ChangeExtension(report, ".png")).Length > 1000);
         // runs of another study in the same folder are refused, not mixed in
@@ -161,7 +163,8 @@ public sealed class CliTests : IDisposable
         Assert.True(result.ExitCode == 0, result.Error);
         Assert.Contains("saved ", result.Out);
         Assert.Contains("shapes-1-0000.png: truth", result.Out);
-        // detections name their class, not the key (the example's seeded run finds 5 after 20 epochs; after 10, since weights no longer come from the global generator, none above 0.05)
+        // detections name their class, not the key (the example's seeded run finds 5 after 20 epochs; after 10, since weights
+        // no longer come from the global generator, none above 0.05)
         Assert.Matches(@"\n  (" + string.Join("|", Microsoft.ML.RetinaNet.Datasets.SyntheticShapes.Classes) + @") score \d\.\d{3} box \[", result.Out);
         Assert.DoesNotContain("key ", result.Out);
     }

@@ -76,7 +76,8 @@ public class AnchorGeneratorTests
                                 {
                                     double cx = x * spacingX + j * spacingX / m, cy = y * spacingY + i * spacingY / m;
                                     double halfW = options.Sizes[l] * s / Math.Sqrt(r) / 2, halfH = options.Sizes[l] * s * Math.Sqrt(r) / 2;
-                                    expected.AddRange(new[] { cx - Math.Round(halfW), cy - Math.Round(halfH), cx + Math.Round(halfW), cy + Math.Round(halfH) }
+                                    expected.AddRange(new[] { cx - Math.Round(halfW), cy - Math.Round(halfH), cx + Math.Round(halfW), cy
+                                        + Math.Round(halfH) }
                                         .Select(v => (float)v));
                                     counts[l]++;
                                 }

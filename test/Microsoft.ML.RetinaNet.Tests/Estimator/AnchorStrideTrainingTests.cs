@@ -35,7 +35,8 @@ public sealed class AnchorStrideTrainingTests : IDisposable
     private RetinaNetTrainer.Options Options(int epochs, int[] strides, bool resume = false, bool checkpoints = true) => new()
     {
         Depth = 18, ImageSize = 96, BatchSize = 4, Epochs = epochs, Optimizer = RetinaNetOptimizer.AdamW, LearningRate = 5e-4, WarmupSteps = 2,
-        Seed = 4, Anchors = new AnchorOptions { Strides = (int[])strides.Clone() }, CheckpointDirectory = checkpoints ? Path.Combine(_dir, "checkpoints") : null,
+        Seed = 4, Anchors = new AnchorOptions { Strides = (int[])strides.Clone() }, CheckpointDirectory = checkpoints ? Path.Combine(_dir,
+            "checkpoints") : null,
         ResumeFromCheckpoint = resume, ScoreThreshold = 0.01,
     };
 
@@ -52,7 +53,8 @@ public sealed class AnchorStrideTrainingTests : IDisposable
         Assert.Equal(FinerP3, twoEpochs.Anchors.Strides);
         int classes = twoEpochs.ClassNames.Count;
         // the subnets' last convolutions predict 4 × 9 anchors per location; everything before them is torchvision's
-        Assert.Equal(new long[] { 36 * classes, 256, 3, 3 }, twoEpochs.Model.Network.state_dict()["head.classification_head.cls_logits.weight"].shape);
+        Assert.Equal(new long[] { 36 * classes, 256, 3, 3 },
+            twoEpochs.Model.Network.state_dict()["head.classification_head.cls_logits.weight"].shape);
         Assert.Equal(new long[] { 36 * 4, 256, 3, 3 }, twoEpochs.Model.Network.state_dict()["head.regression_head.bbox_reg.weight"].shape);
         Assert.Equal(new long[] { 256, 256, 3, 3 }, twoEpochs.Model.Network.state_dict()["head.classification_head.conv.3.0.weight"].shape);
 
@@ -75,11 +77,13 @@ public sealed class AnchorStrideTrainingTests : IDisposable
             var eager = resumed.Model.Detect(image);
             Assert.Equal(eager.Scores.Length, scored[i].Score.Length);
             for (int d = 0; d < eager.Scores.Length; d++)
-                Assert.True(Math.Abs(eager.Scores[d] - scored[i].Score[d]) <= 1e-4, $"image {i} detection {d}: {eager.Scores[d]} vs {scored[i].Score[d]}");
+                Assert.True(Math.Abs(eager.Scores[d] - scored[i].Score[d]) <= 1e-4,
+                    $"image {i} detection {d}: {eager.Scores[d]} vs {scored[i].Score[d]}");
             // boxes of detections whose score stands apart from its neighbours (near ties may swap)
             for (int d = 0; d < eager.Scores.Length; d++)
             {
-                bool apart = (d == 0 || eager.Scores[d - 1] - eager.Scores[d] > 1e-4) && (d + 1 == eager.Scores.Length || eager.Scores[d] - eager.Scores[d + 1] > 1e-4);
+                bool apart = (d == 0 || eager.Scores[d - 1] - eager.Scores[d] > 1e-4) && (d + 1 == eager.Scores.Length
+                    || eager.Scores[d] - eager.Scores[d + 1] > 1e-4);
                 if (!apart) continue;
                 Assert.Equal(eager.Keys[d], scored[i].PredictedLabel[d]);
                 for (int c = 0; c < 4; c++)
@@ -102,7 +106,8 @@ public sealed class AnchorStrideTrainingTests : IDisposable
         (loaded as IDisposable)?.Dispose();
 
         // the int8 export quantises the grown convolutions' inputs like any other and keeps them float32
-        var report = resumed.ExportToOnnx(Path.Combine(_dir, "int8.onnx"), new Int8Calibration { Images = _data, MaxImages = 4, EvaluationData = _data });
+        var report = resumed.ExportToOnnx(Path.Combine(_dir, "int8.onnx"), new Int8Calibration { Images = _data, MaxImages = 4,
+            EvaluationData = _data });
         _output.WriteLine(report.ToString());
         Assert.Equal(4, report.CalibrationImages);
         Assert.NotNull(report.Int8);

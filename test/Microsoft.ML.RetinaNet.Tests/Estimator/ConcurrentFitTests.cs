@@ -39,7 +39,8 @@ public sealed class ConcurrentFitTests : IDisposable
     private Dictionary<string, float[]> Fit(int seed)
     {
         using var model = _ml.MulticlassClassification.Trainers.RetinaNet(Options(seed)).Fit(_data);
-        return model.Model.Network.state_dict().ToDictionary(p => p.Key, p => p.Value.to(TorchSharp.torch.ScalarType.Float32).data<float>().ToArray());
+        return model.Model.Network.state_dict().ToDictionary(p => p.Key, p
+            => p.Value.to(TorchSharp.torch.ScalarType.Float32).data<float>().ToArray());
     }
 
     private static int DifferentParameters(Dictionary<string, float[]> a, Dictionary<string, float[]> b) =>

@@ -30,7 +30,8 @@ public class PairedDifferenceTests
         Assert.Equal(-0.25, one.Mean, 12);
         Assert.True(double.IsNaN(one.Low) && double.IsNaN(one.High));
         Assert.Equal("−0.250", one.ToString());
-        Assert.Contains("as many values on each side; got 2 and 1", Assert.Throws<ArgumentException>(() => PairedDifference.Of(new[] { 1.0, 2 }, new[] { 1.0 })).Message);
+        Assert.Contains("as many values on each side; got 2 and 1", Assert.Throws<ArgumentException>(() => PairedDifference.Of(new[] { 1.0, 2 },
+            new[] { 1.0 })).Message);
         Assert.Throws<ArgumentException>(() => PairedDifference.Of(Array.Empty<double>(), Array.Empty<double>()));
     }
 

@@ -65,7 +65,8 @@ public class OnnxExportTests
         var anchors = new AnchorOptions();
         if (strides != null)
             anchors.Strides = strides;
-        var network = new RetinaNetNetwork(NetworkConfig.For(anchors, 3, depth, version, BackboneNorm.BatchNorm, mlnetLayout ? MLNetResNet18.StageBlocks : null));
+        var network = new RetinaNetNetwork(NetworkConfig.For(anchors, 3, depth, version, BackboneNorm.BatchNorm,
+            mlnetLayout ? MLNetResNet18.StageBlocks : null));
         DeterministicWeights.Apply(network);
         using var model = new DetectorModel(network, anchors, new PostProcessSettings(), Canvas, new[] { "a", "b", "c" }, CPU);
         var images = Images();
@@ -74,11 +75,14 @@ public class OnnxExportTests
         using var stream = new MemoryStream();
         RetinaNetOnnxExporter.Export(model, stream, RetinaNetOnnxExporter.PublicNames);
         using var session = new InferenceSession(stream.ToArray());
-        Assert.Equal((0, 16, 128, 96), (images[0].Letterbox.OffsetX, images[0].Letterbox.OffsetY, images[0].Letterbox.Width, images[0].Letterbox.Height));
-        Assert.Equal((24, 0, 80, 128), (images[1].Letterbox.OffsetX, images[1].Letterbox.OffsetY, images[1].Letterbox.Width, images[1].Letterbox.Height));
+        Assert.Equal((0, 16, 128, 96), (images[0].Letterbox.OffsetX, images[0].Letterbox.OffsetY, images[0].Letterbox.Width,
+            images[0].Letterbox.Height));
+        Assert.Equal((24, 0, 80, 128), (images[1].Letterbox.OffsetX, images[1].Letterbox.OffsetY, images[1].Letterbox.Width,
+            images[1].Letterbox.Height));
         var sizes = new DenseTensor<float>(new float[] { 192, 256, 160, 100 }, new[] { 2, 2 });
         var watch = Stopwatch.StartNew();
-        using var results = session.Run(new[] { NamedOnnxValue.CreateFromTensor("images", CanvasInput(images)), NamedOnnxValue.CreateFromTensor("image_sizes", sizes) });
+        using var results = session.Run(new[] { NamedOnnxValue.CreateFromTensor("images", CanvasInput(images)),
+            NamedOnnxValue.CreateFromTensor("image_sizes", sizes) });
         _output.WriteLine($"ONNX Runtime: {watch.Elapsed.TotalMilliseconds:F0} ms for 2 images, {stream.Length / 1e6:F1} MB");
         var boxes = results.First(r => r.Name == "boxes").AsTensor<float>();
         var scores = results.First(r => r.Name == "scores").AsTensor<float>();
@@ -96,7 +100,8 @@ public class OnnxExportTests
             {
                 // Two detections whose scores are closer than the float32 error of the two paths may come out in either
                 // order (with the [2, 2, 2, 3] layout two scores 2.3e-7 apart swapped); accept exactly such a swap.
-                if (eager[n].Keys[d] - 1 != (uint)labels[n, d] && eager[n].Keys[d] - 1 == (uint)labels[n, d + 1] && eager[n].Keys[d + 1] - 1 == (uint)labels[n, d]
+                if (eager[n].Keys[d] - 1 != (uint)labels[n, d] && eager[n].Keys[d] - 1 == (uint)labels[n, d + 1] && eager[n].Keys[d
+                    + 1] - 1 == (uint)labels[n, d]
                     && Math.Abs(eager[n].Scores[d] - eager[n].Scores[d + 1]) <= 1e-5)
                 {
                     (order[d], order[d + 1]) = (d + 1, d);
@@ -110,7 +115,8 @@ public class OnnxExportTests
                 Assert.True(eager[n].Keys[d] - 1 == (uint)labels[n, o], $"image {n} detection {d}: label {eager[n].Keys[d] - 1} vs {labels[n, o]}");
                 scoreError = Math.Max(scoreError, Math.Abs(eager[n].Scores[d] - scores[n, o]));
                 for (int c = 0; c < 4; c++)
-                    boxError = Math.Max(boxError, Math.Abs(eager[n].Boxes[4 * d + c] - boxes[n, o, c]) / Math.Max(1, Math.Abs(eager[n].Boxes[4 * d + c])));
+                    boxError = Math.Max(boxError, Math.Abs(eager[n].Boxes[4 * d + c] - boxes[n, o, c]) / Math.Max(1, Math.Abs(eager[n].Boxes[4 * d
+                        + c])));
             }
             Assert.True(swaps <= 2, $"{swaps} near-tie swaps");
             _output.WriteLine($"image {n}: {count[n]} detections ({swaps} near-tie swaps), box relative error {boxError:E2}, score error {scoreError:E2}");
