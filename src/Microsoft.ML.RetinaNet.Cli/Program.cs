@@ -8,13 +8,27 @@ internal static class Program
     public static int Main(string[] args)
     {
         var mainJob = MainJobCommand.Create();
-        var root = new RootCommand("RetinaNet for ML.NET: generate data, tune anchors, train, evaluate, score.")
+        var root = new RootCommand("RetinaNet for ML.NET: generate data, tune anchors, train, evaluate, score. With no verb it runs the main job " +
+            "(the `scenes` verb) with the options given, e.g. `retinanet --output runs/x --epochs 5`; `retinanet scenes --help` lists them.")
         {
-            mainJob, QuickStartCommand.Create(), AnchorStudyCommand.Create(), GenerateCommand.Create(), TuneAnchorsCommand.Create(), TrainCommand.Create(), EvaluateCommand.Create(), PredictCommand.Create(), ScoreCommand.Create(), ExportCommand.Create(), ImportCommand.Create(),
+            mainJob, QuickStartCommand.Create(), AnchorStudyCommand.Create(), GenerateCommand.Create(), TuneAnchorsCommand.Create(),
+            TrainCommand.Create(), EvaluateCommand.Create(), PredictCommand.Create(), ScoreCommand.Create(), ExportCommand.Create(),
+            ImportCommand.Create(),
         };
         // With no verb the main job (the ski-scene job) runs with its defaults.
         root.SetAction(_ => mainJob.Parse(Array.Empty<string>()).Invoke());
-        return root.Parse(args).Invoke();
+        return root.Parse(WithMainJobVerb(args)).Invoke();
+    }
+
+    /// <summary>
+    /// The main job's options work without its verb: arguments that start with an option other than the root's own
+    /// (--help, -h, -?, --version) go to <c>scenes</c>, so <c>retinanet --output x --epochs 5</c> is
+    /// <c>retinanet scenes --output x --epochs 5</c>.
+    /// </summary>
+    internal static string[] WithMainJobVerb(string[] args) =>
+        args.Length > 0 && args[0].StartsWith('-') && args[0] is not ("--help" or "-h" or "-?" or "/?" or "/h" or "--version")
+            ? args.Prepend("scenes").ToArray()
+            : args;
     }
 
     /// <summary>

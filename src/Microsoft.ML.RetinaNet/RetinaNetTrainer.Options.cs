@@ -2,53 +2,6 @@ using Microsoft.ML.RetinaNet.Modeling;
 
 namespace Microsoft.ML.RetinaNet;
 
-/// <summary>Optimisers for training.</summary>
-public enum RetinaNetOptimizer
-{
-    /// <summary>SGD with momentum (torchvision's detection recipe).</summary>
-    Sgd,
-
-    /// <summary>AdamW (decoupled weight decay).</summary>
-    AdamW,
-}
-
-/// <summary>Learning-rate schedules after warm-up.</summary>
-public enum LearningRateSchedule
-{
-    /// <summary>Constant learning rate.</summary>
-    Constant,
-
-    /// <summary>Multiply by <see cref="RetinaNetTrainer.Options.StepGamma"/> at each epoch in <see cref="RetinaNetTrainer.Options.StepEpochs"/>.</summary>
-    Step,
-
-    /// <summary>Cosine decay to zero over all steps.</summary>
-    Cosine,
-}
-
-/// <summary>Arithmetic of the training step's convolutions.</summary>
-public enum TrainingPrecision
-{
-    /// <summary>float32 throughout (the path the torchvision parity tests check).</summary>
-    Float32,
-
-    /// <summary>Convolutions and their gradients in bfloat16; float32 master weights, normalisation, losses, optimiser.</summary>
-    BFloat16,
-}
-
-/// <summary>ImageNet backbones that ship as packages, to fine-tune from without a <c>.pth</c> file.</summary>
-public enum PretrainedBackbone
-{
-    /// <summary>No packaged backbone: random initialisation, or <see cref="RetinaNetTrainer.Options.PretrainedWeightsPath"/>.</summary>
-    None,
-
-    /// <summary>
-    /// ML.NET's ImageNet ResNet-18 from the package <c>Microsoft.ML.DnnImageFeaturizer.ResNet18</c> 0.23.1 (the network ML.NET's
-    /// <c>DnnFeaturizeImage</c> uses): a basic-block ResNet with [2, 2, 2, 3] blocks per stage, imported into torchvision's
-    /// layout with its BGR / 0–255 / mean-image input convention folded into the first convolution.
-    /// </summary>
-    ResNet18,
-}
-
 public sealed partial class RetinaNetTrainer
 {
     /// <summary>

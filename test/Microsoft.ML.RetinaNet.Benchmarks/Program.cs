@@ -28,7 +28,21 @@ if (args.Length > 0 && args[0] == "micro")
     return 0;
 }
 
-var options = Arguments.Parse(args);
+Arguments options;
+try
+{
+    options = Arguments.Parse(args);
+}
+catch (ArgumentException e)
+{
+    Console.Error.WriteLine("error: " + e.Message);
+    return 2;
+}
+if (options.Help)
+{
+    Console.WriteLine(Arguments.Usage);
+    return 0;
+}
 TorchSharp.torch.set_num_threads(options.Threads);
 
 if (options.Verb == "peak-memory")

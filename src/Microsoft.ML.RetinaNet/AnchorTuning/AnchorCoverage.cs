@@ -4,9 +4,6 @@ using Microsoft.ML.RetinaNet.Modeling;
 
 namespace Microsoft.ML.RetinaNet.AnchorTuning;
 
-/// <summary>A box that no anchor overlaps with IoU ≥ the foreground threshold.</summary>
-public readonly record struct UncoveredBox(int Index, string ClassName, float Width, float Height, double BestIou);
-
 /// <summary>
 /// How well a set of anchors covers a set of boxes at one canvas size: the fraction of boxes whose best anchor IoU reaches
 /// 0.5 (they get a positive anchor in training) and 0.4, the mean number of anchors with IoU ≥ 0.5 per box, coverage per

@@ -3,9 +3,6 @@ using SkiaSharp;
 
 namespace Microsoft.ML.RetinaNet.Datasets;
 
-/// <summary>Where <see cref="SkiSceneDataset.Generate"/> put a split: its image folder and its COCO file.</summary>
-public sealed record DatasetSplit(string Name, string ImageFolder, string CocoFile, IReadOnlyList<DetectionRecord> Records);
-
 /// <summary>
 /// The built-in scene dataset: deterministic (seeded) outdoor ski scenes rendered with SkiaSharp — sky, snow, trees and
 /// rocks as clutter — with skiers (h/w ≈ 1.65), slalom poles (h/w ≈ 10), skis (h/w ≈ 0.06) and ski poles (h/w ≈ 1.53),

@@ -3,16 +3,6 @@ using static TorchSharp.torch;
 
 namespace Microsoft.ML.RetinaNet.Modeling;
 
-/// <summary>Where the extra pyramid levels P6 and P7 are computed from.</summary>
-public enum ExtraLevelsSource
-{
-    /// <summary>From P5, as torchvision's <c>retinanet_resnet50_fpn</c> (v1): <c>LastLevelP6P7(256, 256)</c>.</summary>
-    P5,
-
-    /// <summary>From C5, as the RetinaNet paper and torchvision's <c>retinanet_resnet50_fpn_v2</c>.</summary>
-    C5,
-}
-
 /// <summary>
 /// Feature pyramid (torchvision's <c>FeaturePyramidNetwork</c> with <c>LastLevelP6P7</c>): lateral 1×1
 /// convolutions (<c>inner_blocks.i.0</c>), 3×3 output convolutions (<c>layer_blocks.i.0</c>), nearest-neighbour

@@ -5,19 +5,6 @@ using static TorchSharp.torch;
 
 namespace Microsoft.ML.RetinaNet.Weights;
 
-/// <summary>What a <c>.pth</c> file holds.</summary>
-public enum PretrainedWeightsKind
-{
-    /// <summary>Decide from the keys: <c>backbone.body.*</c> means a RetinaNet, <c>layer1.*</c> an ImageNet ResNet.</summary>
-    Auto,
-
-    /// <summary>A whole torchvision RetinaNet state_dict (<c>retinanet_resnet50_fpn</c> and friends).</summary>
-    RetinaNet,
-
-    /// <summary>An ImageNet ResNet state_dict (torchvision <c>resnet50</c>…), loaded into the backbone only.</summary>
-    Backbone,
-}
-
 /// <summary>
 /// Loads PyTorch <c>.pth</c> state_dicts saved by torchvision (<c>torch.save(model.state_dict(), path)</c>) into
 /// the network, by key. Every key must match in name and shape; otherwise the error lists the missing,

@@ -7,6 +7,31 @@ internal sealed class Arguments
 {
     private readonly Dictionary<string, string> _values = new(StringComparer.Ordinal);
 
+    /// <summary>What --help prints: the verbs and options.</summary>
+    public const string Usage = """
+        Benchmarks against torchvision on this machine; writes BENCHMARKS.md and BENCHMARKS.json at the repository root.
+
+        Usage: dotnet run --project test/Microsoft.ML.RetinaNet.Benchmarks -c Release -- [verb] [options]
+
+        Verbs:
+          (none)           the full run: both sides interleaved, every figure, the report
+          micro [args]     the BenchmarkDotNet micro benchmarks (BenchmarkDotNet's own arguments follow)
+          loaded-latency   per-image latency of a fitted model, loaded with LoadRetinaNet and with ML.NET's defaults
+          limits           the machine's measured fp32/bf16 peak and the workloads' FLOPs
+          peak-memory      the child process the peak-memory figure starts (not for direct use)
+
+        Options:
+          --quick          1 round and a small scaling table, written to artifacts/benchmarks-quick
+          --rounds N       rounds of each figure [3]
+          --threads N      intra-op threads on both sides [the machine's cores]
+          --output DIR     where BENCHMARKS.md/json go [the repository root]
+          --main-report DIR  a main-job report folder to quote
+          --depth N, --size N, --repeats N, --batch N, --steps N   for loaded-latency and peak-memory
+          --help, -h       this text
+        """;
+
+    public bool Help { get; private set; }
+
     public string? Verb { get; private set; }
     public bool Quick { get; private set; }
     public int Rounds { get; private set; } = 3;
@@ -24,15 +49,16 @@ internal sealed class Arguments
         {
             string a = args[i];
             if (a == "--quick") { result.Quick = true; continue; }
+            if (a is "--help" or "-h" or "-?") { result.Help = true; continue; }
             if (!a.StartsWith("--", StringComparison.Ordinal))
             {
                 if (result.Verb != null || i > 0)
-                    throw new ArgumentException($"Unexpected argument '{a}'. Usage: [--quick] [--rounds N] [--threads N] [--output DIR] [--main-report DIR] | micro [BenchmarkDotNet arguments] | loaded-latency [--depth N] [--size N] [--repeats N] | limits");
+                    throw new ArgumentException($"Unexpected argument '{a}'; --help lists the verbs and options.");
                 result.Verb = a;
                 continue;
             }
             if (i + 1 >= args.Length)
-                throw new ArgumentException($"'{a}' needs a value.");
+                throw new ArgumentException($"'{a}' needs a value; --help lists the options.");
             result._values[a] = args[++i];
         }
         if (result.Quick) result.Rounds = 1;

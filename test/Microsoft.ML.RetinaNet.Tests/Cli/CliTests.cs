@@ -98,7 +98,8 @@ public sealed class CliTests : IDisposable
     public void TheScenesJobWritesTheWholeReport()
     {
         string output = Path.Combine(_dir, "main");
-        var result = Run("scenes", "--output", output, "--train", "6", "--validation", "2", "--test", "2", "--image-size", "128", "--epochs", "2");
+        // the main job's options without its verb, as `retinanet --output x --epochs 5` is typed (the root hands them to `scenes`)
+        var result = Run("--output", output, "--train", "6", "--validation", "2", "--test", "2", "--image-size", "128", "--epochs", "2");
         Assert.True(result.ExitCode == 0, result.Error);
         Assert.Contains("Test split (2 images", result.Out);
         Assert.Contains("pretrained ResNet18 V1, 128×128", result.Out); // the main job fine-tunes ML.NET's ImageNet ResNet-18
@@ -157,6 +158,20 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public void TheBenchmarkRunnerAnswersHelpAndNamesABadArgument()
+    {
+        string runner = Built(Path.Combine("test", "Microsoft.ML.RetinaNet.Benchmarks"), "Microsoft.ML.RetinaNet.Benchmarks.dll");
+        var help = RunDll(runner, "--help");
+        Assert.True(help.ExitCode == 0, help.Error);
+        foreach (var word in new[] { "micro", "loaded-latency", "limits", "--quick", "--rounds N", "--threads N", "--output DIR" })
+            Assert.Contains(word, help.Out);
+        var bad = RunDll(runner, "--rounds");
+        Assert.Equal(2, bad.ExitCode);
+        Assert.Equal("error: '--rounds' needs a value; --help lists the options.", bad.Error.Trim());
+        Assert.DoesNotContain("   at ", bad.Error); // no stack trace
+    }
+
+    [Fact]
     public void TheSaveLoadPredictExampleRuns()
     {
         var result = RunDll(Built(Path.Combine("examples", "SaveLoadPredict"), "SaveLoadPredict.dll"));
@@ -182,6 +197,14 @@ public sealed class CliTests : IDisposable
         Assert.Equal("error: --horizontal-flip is 3; it must be between 0 and 1.", flip.Error.Trim());
         var help = Run("train", "--help");
         Assert.Contains("[default: true; --reuse-native-memory false turns it off]", help.Out);
+        // the root hands the main job's options to `scenes`, and its --help says so
+        var noVerb = Run("--epochs", "0", "--output", Path.Combine(_dir, "never"));
+        Assert.Equal(1, noVerb.ExitCode);
+        Assert.Equal("error: --epochs is 0; it must be at least 1.", noVerb.Error.Trim());
+        var rootHelp = Run("--help");
+        Assert.Equal(0, rootHelp.ExitCode);
+        Assert.Contains("With no verb it runs the main job", rootHelp.Out);
+        Assert.Contains("scenes", rootHelp.Out);
     }
 
     /// <summary>

@@ -2,19 +2,6 @@ using System.Globalization;
 
 namespace Microsoft.ML.RetinaNet.AnchorTuning;
 
-/// <summary>Which statistic summarises a label's box heights and widths.</summary>
-public enum BoxStatistic
-{
-    /// <summary>The mean (the method as users know it).</summary>
-    Mean,
-
-    /// <summary>The median.</summary>
-    Median,
-
-    /// <summary>The percentile given by <see cref="AnchorTuningOptions.Percentile"/> (linear interpolation, as numpy).</summary>
-    Percentile,
-}
-
 /// <summary>Box count and representative height and width of one label.</summary>
 public sealed record LabelBoxStatistics(string Label, int Count, double Height, double Width)
 {
