@@ -159,7 +159,9 @@ namespace Microsoft.ML.RetinaNet.Build
 
         private static int IndexOf(byte[] haystack, byte[] needle)
         {
-            for (int i = Array.IndexOf(haystack, needle[0]); i >= 0 && i <= haystack.Length - needle.Length; i = Array.IndexOf(haystack, needle[0], i + 1))
+            for (int i = Array.IndexOf(haystack, needle[0]);
+                 i >= 0 && i <= haystack.Length - needle.Length;
+                 i = Array.IndexOf(haystack, needle[0], i + 1))
             {
                 int k = 1;
                 while (k < needle.Length && haystack[i + k] == needle[k]) k++;
@@ -198,7 +200,8 @@ namespace Microsoft.ML.RetinaNet.Build
             {
                 // ldconfig missing: fall back to the usual places.
             }
-            foreach (string candidate in new[] { "/usr/lib/x86_64-linux-gnu/libstdc++.so.6", "/lib/x86_64-linux-gnu/libstdc++.so.6", "/usr/lib64/libstdc++.so.6", "/usr/lib/libstdc++.so.6" })
+            foreach (string candidate in new[] { "/usr/lib/x86_64-linux-gnu/libstdc++.so.6", "/lib/x86_64-linux-gnu/libstdc++.so.6",
+                "/usr/lib64/libstdc++.so.6", "/usr/lib/libstdc++.so.6" })
                 if (File.Exists(candidate))
                     return candidate;
             return null;

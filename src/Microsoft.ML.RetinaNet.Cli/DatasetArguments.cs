@@ -15,8 +15,10 @@ internal sealed class DatasetArguments
 
     public DatasetArguments(string prefix, bool required)
     {
-        Format = new Option<AnnotationFormat>($"--{prefix}format") { Description = "annotation format: Coco, Voc, Csv or Yolo", DefaultValueFactory = _ => AnnotationFormat.Coco };
-        Annotations = new Option<string>($"--{prefix}annotations") { Description = "COCO .json, VOC folder, .csv file or YOLO labels folder", Required = required };
+        Format = new Option<AnnotationFormat>($"--{prefix}format") { Description = "annotation format: Coco, Voc, Csv or Yolo",
+            DefaultValueFactory = _ => AnnotationFormat.Coco };
+        Annotations = new Option<string>($"--{prefix}annotations") { Description = "COCO .json, VOC folder, .csv file or YOLO labels folder",
+            Required = required };
         Images = new Option<string>($"--{prefix}images") { Description = "folder the image paths are relative to", Required = required };
     }
 
@@ -28,7 +30,8 @@ internal sealed class DatasetArguments
 
     public bool Given(ParseResult parse) => parse.GetValue(Annotations) != null;
 
-    public (List<DetectionRecord> Records, IReadOnlyList<string> ClassNames, string Folder) Read(ParseResult parse, CrowdAnnotations crowd = CrowdAnnotations.Skip)
+    public (List<DetectionRecord> Records, IReadOnlyList<string> ClassNames, string Folder) Read(ParseResult parse,
+        CrowdAnnotations crowd = CrowdAnnotations.Skip)
     {
         string folder = parse.GetValue(Images) ?? throw new ArgumentException($"{Images.Name} is needed with {Annotations.Name}.");
         var (records, classes) = DatasetFiles.Read(parse.GetValue(Format), parse.GetValue(Annotations)!, folder, crowd);

@@ -19,7 +19,8 @@ internal sealed class DetectionPicture : IDisposable
 
     private readonly IReadOnlyList<string> _classes;
     private readonly SKPaint _box = new() { IsStroke = true, StrokeWidth = 2, IsAntialias = true };
-    private readonly SKPaint _truth = new() { IsStroke = true, StrokeWidth = 1.5f, IsAntialias = true, PathEffect = SKPathEffect.CreateDash(new[] { 5f, 3f }, 0) };
+    private readonly SKPaint _truth = new() { IsStroke = true, StrokeWidth = 1.5f, IsAntialias = true,
+        PathEffect = SKPathEffect.CreateDash(new[] { 5f, 3f }, 0) };
     private readonly SKPaint _fill = new() { IsAntialias = true };
     private readonly SKPaint _text = new() { Color = SKColors.White, TextSize = 11, IsAntialias = true };
 

@@ -8,15 +8,19 @@ internal static class ExportCommand
 {
     public static System.CommandLine.Command Create()
     {
-        var model = new Option<string>("--model") { Description = "model .zip saved with mlContext.Model.Save (train and the main job write one)", Required = true };
+        var model = new Option<string>("--model") { Description = "model .zip saved with mlContext.Model.Save (train and the main job write one)",
+            Required = true };
         var output = new Option<string>("--output") { Description = "ONNX file to write", DefaultValueFactory = _ => "model.onnx" };
-        var int8 = new Option<bool>("--int8") { Description = "write the int8 graph (int8 convolution weights, uint8 activations calibrated on --calibration-* images; decoding and NMS in float32) [default: False]" };
+        var int8 = new Option<bool>("--int8") { Description = "write the int8 graph (int8 convolution weights, uint8 activations calibrated on "
+            + "--calibration-* images; decoding and NMS in float32) [default: False]" };
         var count = new Option<int>("--calibration-count") { Description = "calibrate on at most this many images", DefaultValueFactory = _ => 64 };
         var calibration = new DatasetArguments("calibration-", required: false);
         var test = new DatasetArguments("test-", required: false);
         var command = new System.CommandLine.Command("export",
-            "Export a saved model as ONNX: inputs images (N,3,S,S RGB 0-255, IsoPad-resized) and image_sizes (N,2); outputs boxes, scores, labels, count. "
-            + "--int8 writes the quantised graph, calibrated on training images (--calibration-*) and, with --test-*, evaluated against the float32 model.")
+            "Export a saved model as ONNX: inputs images (N,3,S,S RGB 0-255, IsoPad-resized) and image_sizes (N,2); outputs boxes, scores, labels, "
+                + "count. "
+            + "--int8 writes the quantised graph, calibrated on training images (--calibration-*) and, with --test-*, evaluated against the float32 "
+                + "model.")
         {
             model, output, int8, count,
         };
@@ -35,7 +39,8 @@ internal static class ExportCommand
                 return 0;
             }
             if (!calibration.Given(parse))
-                throw new ArgumentException("--int8 needs calibration images: --calibration-annotations and --calibration-images (a sample of the training set; --calibration-format if not COCO)");
+                throw new ArgumentException("--int8 needs calibration images: --calibration-annotations and --calibration-images (a sample of the "
+                    + "training set; --calibration-format if not COCO)");
             var (calibrationRecords, calibrationClasses, calibrationFolder) = calibration.Read(parse);
             var settings = new Int8Calibration
             {
@@ -58,7 +63,8 @@ internal static class ExportCommand
                 }
                 var unknown = classes.Except(modelClasses).ToList();
                 if (unknown.Count > 0)
-                    throw new ArgumentException($"the --test-* dataset has classes the model does not know: {string.Join(", ", unknown)} (model classes: {string.Join(", ", modelClasses)})");
+                    throw new ArgumentException($"the --test-* dataset has classes the model does not know: {string.Join(", ", unknown)} (model "
+                        + $"classes: {string.Join(", ", modelClasses)})");
                 settings.EvaluationData = DatasetArguments.Prepare(ml, records, modelClasses, folder);
             }
             var report = ml.Model.ExportRetinaNetToOnnx(modelPath, path, settings);

@@ -16,16 +16,25 @@ internal static class ImportCommand
 
     public static System.CommandLine.Command Create()
     {
-        var pth = new Option<string>("--pth") { Description = "torchvision RetinaNet state_dict (.pth), e.g. retinanet_resnet50_fpn's COCO weights", Required = true };
-        var classes = new Option<string>("--classes") { Description = "text file with one class name per line, in the order of the file's classification layer (torchvision's COCO weights: 91 names, __background__ and N/A included)", Required = true };
-        var output = new Option<string>("--output") { Description = "folder for model.zip, model.onnx and classes.txt", DefaultValueFactory = _ => Path.Combine("runs", "import") };
+        var pth = new Option<string>("--pth") { Description = "torchvision RetinaNet state_dict (.pth), e.g. retinanet_resnet50_fpn's COCO weights",
+            Required = true };
+        var classes = new Option<string>("--classes") { Description = "text file with one class name per line, in the order of the file's "
+            + "classification layer (torchvision's COCO weights: 91 names, __background__ and N/A included)", Required = true };
+        var output = new Option<string>("--output") { Description = "folder for model.zip, model.onnx and classes.txt", DefaultValueFactory = _
+            => Path.Combine("runs", "import") };
         var defaults = new RetinaNetTrainer.Options();
-        var depth = new Option<int>("--depth") { Description = "ResNet depth of the file's backbone: 18, 34, 50, 101 or 152", DefaultValueFactory = _ => defaults.Depth };
-        var version = new Option<RetinaNetVersion>("--version") { Description = "V1 (retinanet_resnet50_fpn) or V2 (retinanet_resnet50_fpn_v2)", DefaultValueFactory = _ => defaults.Version };
-        var imageSize = new Option<int>("--image-size") { Description = "letterbox size, a multiple of 32", DefaultValueFactory = _ => defaults.ImageSize };
-        var scoreThreshold = new Option<double>("--score-threshold") { Description = "minimum detection score", DefaultValueFactory = _ => defaults.ScoreThreshold };
-        var maxDetections = new Option<int>("--max-detections") { Description = "most detections per image", DefaultValueFactory = _ => defaults.MaxDetectionsPerImage };
-        var command = new System.CommandLine.Command("import", "Turn a torchvision RetinaNet .pth and its class names into model.zip and model.onnx, without training.")
+        var depth = new Option<int>("--depth") { Description = "ResNet depth of the file's backbone: 18, 34, 50, 101 or 152",
+            DefaultValueFactory = _ => defaults.Depth };
+        var version = new Option<RetinaNetVersion>("--version") { Description = "V1 (retinanet_resnet50_fpn) or V2 (retinanet_resnet50_fpn_v2)",
+            DefaultValueFactory = _ => defaults.Version };
+        var imageSize = new Option<int>("--image-size") { Description = "letterbox size, a multiple of 32", DefaultValueFactory = _
+            => defaults.ImageSize };
+        var scoreThreshold = new Option<double>("--score-threshold") { Description = "minimum detection score", DefaultValueFactory = _
+            => defaults.ScoreThreshold };
+        var maxDetections = new Option<int>("--max-detections") { Description = "most detections per image", DefaultValueFactory = _
+            => defaults.MaxDetectionsPerImage };
+        var command = new System.CommandLine.Command("import",
+            "Turn a torchvision RetinaNet .pth and its class names into model.zip and model.onnx, without training.")
             { pth, classes, output, depth, version, imageSize, scoreThreshold, maxDetections };
         command.SetAction(parse => Program.Guard(() =>
         {
@@ -48,7 +57,8 @@ internal static class ImportCommand
             Program.SaveModel(ml, model, schema, Path.Combine(folder, "model.zip"));
             model.ExportToOnnx(Path.Combine(folder, "model.onnx"));
             File.WriteAllLines(Path.Combine(folder, "classes.txt"), names);
-            Console.WriteLine($"wrote {Path.Combine(folder, "model.zip")}, model.onnx and classes.txt: ResNet-{options.Depth} {options.Version}, {names.Length} classes, {options.ImageSize}×{options.ImageSize}");
+            Console.WriteLine($"wrote {Path.Combine(folder, "model.zip")}, model.onnx and classes.txt: "
+                + $"ResNet-{options.Depth} {options.Version}, {names.Length} classes, {options.ImageSize}×{options.ImageSize}");
         }));
         return command;
     }

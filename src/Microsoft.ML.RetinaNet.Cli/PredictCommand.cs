@@ -14,11 +14,15 @@ internal static class PredictCommand
     {
         var model = new Option<string>("--model") { Description = "model .zip saved by train", Required = true };
         var images = new Option<string>("--images") { Description = "folder of images", Required = true };
-        var output = new Option<string>("--output") { Description = "folder for the annotated PNGs", DefaultValueFactory = _ => Path.Combine("runs", "predictions") };
+        var output = new Option<string>("--output") { Description = "folder for the annotated PNGs", DefaultValueFactory = _ => Path.Combine("runs",
+            "predictions") };
         var minScore = new Option<float>("--min-score") { Description = "draw detections at or above this score", DefaultValueFactory = _ => 0.3f };
-        var annotations = new Option<string?>("--annotations") { Description = "optional: annotations of these images (COCO .json, VOC folder, .csv or YOLO labels), drawn as dashed ground-truth boxes" };
-        var format = new Option<AnnotationFormat>("--format") { Description = "format of --annotations: Coco, Voc, Csv or Yolo", DefaultValueFactory = _ => AnnotationFormat.Coco };
-        var command = new System.CommandLine.Command("predict", "Draw a saved model's detections (one colour per class; ground truth dashed when --annotations is given) on images.")
+        var annotations = new Option<string?>("--annotations") { Description = "optional: annotations of these images (COCO .json, VOC folder, .csv "
+            + "or YOLO labels), drawn as dashed ground-truth boxes" };
+        var format = new Option<AnnotationFormat>("--format") { Description = "format of --annotations: Coco, Voc, Csv or Yolo",
+            DefaultValueFactory = _ => AnnotationFormat.Coco };
+        var command = new System.CommandLine.Command("predict",
+            "Draw a saved model's detections (one colour per class; ground truth dashed when --annotations is given) on images.")
             { model, images, output, minScore, annotations, format };
         command.SetAction(parse => Program.Guard(() =>
         {

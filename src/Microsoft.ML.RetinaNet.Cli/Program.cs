@@ -29,7 +29,6 @@ internal static class Program
         args.Length > 0 && args[0].StartsWith('-') && args[0] is not ("--help" or "-h" or "-?" or "/?" or "/h" or "--version")
             ? args.Prepend("scenes").ToArray()
             : args;
-    }
 
     /// <summary>
     /// Fits the trainer; Ctrl+C stops it between two steps (the checkpoints, if any, keep what was done) and ends the
@@ -103,7 +102,8 @@ internal static class Program
             if (suffix >= 0)
                 message = message[..suffix];
             message = message.Replace($"RetinaNet option {property}", property, StringComparison.Ordinal);
-            message = System.Text.RegularExpressions.Regex.Replace(message, $@"\b{System.Text.RegularExpressions.Regex.Escape(property)}\b", TrainerArguments.FlagFor(property));
+            message = System.Text.RegularExpressions.Regex.Replace(message, $@"\b{System.Text.RegularExpressions.Regex.Escape(property)}\b",
+                TrainerArguments.FlagFor(property));
             Console.Error.WriteLine($"error: {message}");
             return 1;
         }

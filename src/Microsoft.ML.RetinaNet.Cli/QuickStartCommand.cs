@@ -13,15 +13,18 @@ internal static class QuickStartCommand
 {
     public static System.CommandLine.Command Create()
     {
-        var output = new Option<string>("--output") { Description = "folder for the generated images", DefaultValueFactory = _ => Path.Combine("runs", "quickstart") };
-        var images = new Option<int>("--images") { Description = "training images to generate (validation and test get a quarter each)", DefaultValueFactory = _ => 48 };
+        var output = new Option<string>("--output") { Description = "folder for the generated images", DefaultValueFactory = _
+            => Path.Combine("runs", "quickstart") };
+        var images = new Option<int>("--images") { Description = "training images to generate (validation and test get a quarter each)",
+            DefaultValueFactory = _ => 48 };
         var imageSize = new Option<int>("--image-size") { Description = "letterbox size (a multiple of 32)", DefaultValueFactory = _ => 128 };
         var depth = new Option<int>("--depth") { Description = "ResNet depth: 18, 34, 50, 101 or 152", DefaultValueFactory = _ => 18 };
         var epochs = new Option<int>("--epochs") { DefaultValueFactory = _ => 12 };
         var batchSize = new Option<int>("--batch-size") { DefaultValueFactory = _ => 4 };
         var learningRate = new Option<double>("--learning-rate") { Description = "AdamW learning rate", DefaultValueFactory = _ => 5e-4 };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1 };
-        var command = new System.CommandLine.Command("quickstart", "Generate shapes, train RetinaNet with an ML.NET pipeline, evaluate on a test split.")
+        var command = new System.CommandLine.Command("quickstart",
+            "Generate shapes, train RetinaNet with an ML.NET pipeline, evaluate on a test split.")
         {
             output, images, imageSize, depth, epochs, batchSize, learningRate, seed,
         };
@@ -36,7 +39,8 @@ internal static class QuickStartCommand
         var train = SyntheticShapes.Write(Path.Combine(folder, "train"), images, imageSize, imageSize, seed);
         var validation = SyntheticShapes.Write(Path.Combine(folder, "validation"), Math.Max(1, images / 4), imageSize, imageSize, seed + 1);
         var test = SyntheticShapes.Write(Path.Combine(folder, "test"), Math.Max(1, images / 4), imageSize, imageSize, seed + 2);
-        Console.WriteLine($"generated {train.Count} training, {validation.Count} validation and {test.Count} test images of {string.Join(", ", SyntheticShapes.Classes)} in {folder}");
+        Console.WriteLine($"generated {train.Count} training, {validation.Count} validation and {test.Count} test images "
+            + $"of {string.Join(", ", SyntheticShapes.Classes)} in {folder}");
 
         var ml = new MLContext(seed);
         ml.Log += (_, e) =>

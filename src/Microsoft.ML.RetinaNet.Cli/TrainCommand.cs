@@ -10,9 +10,11 @@ internal static class TrainCommand
     {
         var data = new DatasetArguments("", required: true);
         var validation = new DatasetArguments("val-", required: false);
-        var output = new Option<string>("--output") { Description = "folder for model.zip and model.onnx", DefaultValueFactory = _ => Path.Combine("runs", "train") };
+        var output = new Option<string>("--output") { Description = "folder for model.zip and model.onnx", DefaultValueFactory = _
+            => Path.Combine("runs", "train") };
         var trainer = new TrainerArguments(new RetinaNetTrainer.Options());
-        var command = new System.CommandLine.Command("train", "Train RetinaNet on COCO, VOC, CSV or YOLO annotations; every trainer option is a flag.") { output };
+        var command = new System.CommandLine.Command("train",
+            "Train RetinaNet on COCO, VOC, CSV or YOLO annotations; every trainer option is a flag.") { output };
         foreach (var o in data.All.Concat(validation.All).Concat(trainer.All)) command.Options.Add(o);
         command.SetAction(parse => Program.Guard(() =>
         {
@@ -20,7 +22,8 @@ internal static class TrainCommand
             var ml = new MLContext(options.Seed);
             ml.Log += (_, e) =>
             {
-                if (e.Kind is Microsoft.ML.Runtime.ChannelMessageKind.Info or Microsoft.ML.Runtime.ChannelMessageKind.Warning && e.Source.StartsWith(nameof(RetinaNetTrainer), StringComparison.Ordinal))
+                if (e.Kind is Microsoft.ML.Runtime.ChannelMessageKind.Info or Microsoft.ML.Runtime.ChannelMessageKind.Warning
+                    && e.Source.StartsWith(nameof(RetinaNetTrainer), StringComparison.Ordinal))
                     Terminal.Log(e.Kind == Microsoft.ML.Runtime.ChannelMessageKind.Warning ? "warning: " + e.RawMessage : e.RawMessage);
             };
             var (records, classes, folder) = data.Read(parse);

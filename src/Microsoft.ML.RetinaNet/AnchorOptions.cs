@@ -102,7 +102,8 @@ public sealed class AnchorOptions
                     $"{FeatureStrides[i]} ({string.Join(", ", Divisors(FeatureStrides[i]))}), e.g. the default {FeatureStrides[i]}.",
                     nameof(Strides));
             if (RoundSizesDown && Math.Floor(Sizes![i] * Scales.Min()) < 1)
-                throw new ArgumentException($"AnchorOptions.Sizes[{i}] × smallest scale = {Sizes[i] * Scales.Min()} rounds down to 0 pixels; use larger sizes or scales, or RoundSizesDown = false.", nameof(Sizes));
+                throw new ArgumentException($"AnchorOptions.Sizes[{i}] × smallest scale = {Sizes[i] * Scales.Min()} rounds down to 0 pixels; use "
+                    + $"larger sizes or scales, or RoundSizesDown = false.", nameof(Sizes));
         }
     }
 
@@ -111,7 +112,8 @@ public sealed class AnchorOptions
     private static void RequireCount(string name, int? actual, int expected)
     {
         if (actual != expected)
-            throw new ArgumentException($"AnchorOptions.{name} needs {expected} values, one per pyramid level P3–P7; got {actual?.ToString() ?? "null"}.", name);
+            throw new ArgumentException($"AnchorOptions.{name} needs {expected} values, one per pyramid level P3–P7; "
+                + $"got {actual?.ToString() ?? "null"}.", name);
     }
 
     private static void RequirePositive(string name, float[] values)

@@ -38,7 +38,9 @@ public sealed class Int8Report
         if (Float32 is not { } f || Int8 is not { } q)
             return what;
         return string.Create(CultureInfo.InvariantCulture,
-            $"{what}; float32 AP50 {f.AveragePrecision50:F3} mAP {f.MeanAveragePrecision:F3}, int8 AP50 {q.AveragePrecision50:F3} mAP {q.MeanAveragePrecision:F3} (AP50 {Signed(q.AveragePrecision50 - f.AveragePrecision50)}, mAP {Signed(q.MeanAveragePrecision - f.MeanAveragePrecision)})");
+            $"{what}; float32 AP50 {f.AveragePrecision50:F3} mAP {f.MeanAveragePrecision:F3}, int8 AP50 {q.AveragePrecision50:F3} "
+                + $"mAP {q.MeanAveragePrecision:F3} (AP50 {Signed(q.AveragePrecision50 - f.AveragePrecision50)}, "
+                    + $"mAP {Signed(q.MeanAveragePrecision - f.MeanAveragePrecision)})");
     }
 
     private static string Signed(double difference) => Math.Round(difference, 3).ToString("+0.000;-0.000;0.000", CultureInfo.InvariantCulture);

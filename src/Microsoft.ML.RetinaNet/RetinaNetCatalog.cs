@@ -23,7 +23,8 @@ public static class RetinaNetCatalog
         });
 
     /// <summary>A RetinaNet trainer with all its options.</summary>
-    public static RetinaNetTrainer RetinaNet(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog, RetinaNetTrainer.Options options)
+    public static RetinaNetTrainer RetinaNet(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
+        RetinaNetTrainer.Options options)
         => new(MLNetInternals.Environment(catalog), options);
 
     /// <summary>
@@ -68,7 +69,8 @@ public static class RetinaNetCatalog
         catch (Exception e) when (e is InvalidDataException or IOException or FormatException or InvalidOperationException or ArgumentException
             or Microsoft.ML.OnnxRuntime.OnnxRuntimeException or EndOfStreamException)
         {
-            throw new InvalidDataException($"The model file '{path}' could not be loaded; it is damaged or truncated, or not an ML.NET model ({e.GetType().Name}: {e.Message}). Save it again with mlContext.Model.Save.", e);
+            throw new InvalidDataException($"The model file '{path}' could not be loaded; it is damaged or truncated, or not an ML.NET model "
+                + $"({e.GetType().Name}: {e.Message}). Save it again with mlContext.Model.Save.", e);
         }
     }
 
@@ -90,7 +92,8 @@ public static class RetinaNetCatalog
     /// the model file is loaded, its own steps prepare <paramref name="calibration"/>'s images (rows in the model's input
     /// schema), and with evaluation data both the float32 and the int8 model are evaluated.
     /// </summary>
-    public static Int8Report ExportRetinaNetToOnnx(this ModelOperationsCatalog catalog, string modelPath, string onnxPath, Int8Calibration calibration)
+    public static Int8Report ExportRetinaNetToOnnx(this ModelOperationsCatalog catalog, string modelPath, string onnxPath,
+        Int8Calibration calibration)
     {
         var chainGraph = ChainGraph(modelPath);
         if (Onnx.OnnxModelReader.Read(chainGraph).Nodes.Any(n => n.OpType == "QuantizeLinear"))
@@ -151,7 +154,8 @@ public static class RetinaNetCatalog
         string predictedLabelColumnName = DefaultColumnNames.PredictedLabel, string scoreColumnName = DefaultColumnNames.Score,
         string predictedBoundingBoxColumnName = DefaultColumnNames.PredictedBoundingBoxes,
         string? imageIdColumnName = null, string? crowdColumnName = null, string? areaColumnName = null)
-        => ScoredDataEvaluation.Evaluate(data, labelColumnName, boundingBoxColumnName, predictedLabelColumnName, scoreColumnName, predictedBoundingBoxColumnName,
+        => ScoredDataEvaluation.Evaluate(data, labelColumnName, boundingBoxColumnName, predictedLabelColumnName, scoreColumnName,
+            predictedBoundingBoxColumnName,
             new CocoColumns(imageIdColumnName, crowdColumnName, areaColumnName));
 
     /// <summary>

@@ -68,7 +68,8 @@ public sealed partial class RetinaNetTrainer
         /// <summary>Optimiser. Default SGD.</summary>
         public RetinaNetOptimizer Optimizer { get; set; } = RetinaNetOptimizer.Sgd;
 
-        /// <summary>Peak learning rate. Default 0.01 (torchvision's 0.01 for batch 16 is too high for batch 2 from scratch; lower it with small batches if training diverges).</summary>
+        /// <summary>Peak learning rate. Default 0.01 (torchvision's 0.01 for batch 16 is too high for batch 2 from scratch; lower it with
+        /// small batches if training diverges).</summary>
         public double LearningRate { get; set; } = 0.01;
 
         /// <summary>SGD momentum. Default 0.9.</summary>
@@ -86,7 +87,8 @@ public sealed partial class RetinaNetTrainer
         /// <summary>Schedule after warm-up. Default Step.</summary>
         public LearningRateSchedule Schedule { get; set; } = LearningRateSchedule.Step;
 
-        /// <summary>Epochs (1-based, counted from the start) after which a Step schedule multiplies by <see cref="StepGamma"/>. Default 8 and 11 (torchvision's 1× schedule, scaled to 12 epochs).</summary>
+        /// <summary>Epochs (1-based, counted from the start) after which a Step schedule multiplies by <see cref="StepGamma"/>. Default 8
+        /// and 11 (torchvision's 1× schedule, scaled to 12 epochs).</summary>
         public int[] StepEpochs { get; set; } = { 8, 11 };
 
         /// <summary>Factor applied at each step epoch. Default 0.1.</summary>
@@ -95,13 +97,15 @@ public sealed partial class RetinaNetTrainer
         /// <summary>Clip the gradient norm to this value; 0 disables. Default 10.</summary>
         public double GradientClipNorm { get; set; } = 10;
 
-        /// <summary>Backbone stages that train, 0–5 (5 = all, 3 = torchvision's default with pretrained weights). Default 5 without pretrained weights, 3 with.</summary>
+        /// <summary>Backbone stages that train, 0–5 (5 = all, 3 = torchvision's default with pretrained weights). Default 5 without
+        /// pretrained weights, 3 with.</summary>
         public int? TrainableBackboneStages { get; set; }
 
         /// <summary>Probability of a horizontal flip of each training image (boxes follow). Default 0.5.</summary>
         public double HorizontalFlipProbability { get; set; } = 0.5;
 
-        /// <summary>Smallest random rescale of each training image (boxes follow); 1 with <see cref="ScaleJitterMax"/> 1 disables. Default 0.8.</summary>
+        /// <summary>Smallest random rescale of each training image (boxes follow); 1 with <see cref="ScaleJitterMax"/> 1 disables. Default
+        /// 0.8.</summary>
         public double ScaleJitterMin { get; set; } = 0.8;
 
         /// <summary>Largest random rescale of each training image (content beyond the canvas is cropped). Default 1.2.</summary>
@@ -144,7 +148,8 @@ public sealed partial class RetinaNetTrainer
         /// </summary>
         public bool TuneAnchors { get; set; }
 
-        /// <summary>Optional validation data with the same columns: COCO mAP after each epoch, and the best epoch's weights are kept. Default none.</summary>
+        /// <summary>Optional validation data with the same columns: COCO mAP after each epoch, and the best epoch's weights are kept.
+        /// Default none.</summary>
         public IDataView? ValidationSet { get; set; }
 
         /// <summary>Stop when validation mAP has not improved for this many epochs; 0 disables. Default 0.</summary>

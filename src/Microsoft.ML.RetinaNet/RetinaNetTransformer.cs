@@ -15,7 +15,8 @@ public sealed class RetinaNetTransformer : ITransformer, IDisposable
     private readonly ITransformer _chain;
     private readonly string _onnxPath;
 
-    internal RetinaNetTransformer(DetectorModel model, string imageColumnName, ITransformer chain, string onnxPath, IReadOnlyList<EpochRecord> history)
+    internal RetinaNetTransformer(DetectorModel model, string imageColumnName, ITransformer chain, string onnxPath,
+        IReadOnlyList<EpochRecord> history)
     {
         History = history;
         Model = model;
@@ -122,7 +123,8 @@ public sealed class RetinaNetTransformer : ITransformer, IDisposable
     public Int8Report ExportToOnnx(string path, Int8Calibration calibration)
     {
         if (IsInt8)
-            throw new InvalidOperationException("This transformer already scores with an int8 graph (Options.Int8Scoring); ExportToOnnx(path) writes it.");
+            throw new InvalidOperationException("This transformer already scores with an int8 graph (Options.Int8Scoring); ExportToOnnx(path) "
+                + "writes it.");
         using var graph = new MemoryStream();
         Onnx.RetinaNetOnnxExporter.Export(Model, graph, Onnx.RetinaNetOnnxExporter.ChainNames);
         return Int8Scoring.Export(_chain, graph.ToArray(), calibration, path);

@@ -9,4 +9,5 @@ namespace Microsoft.ML.RetinaNet;
 /// <param name="TotalSteps">Steps of the whole run.</param>
 /// <param name="Loss">This step's loss (classification + box).</param>
 /// <param name="ImagesPerSecond">Training images per second of step time in this run.</param>
-public sealed record TrainingProgress(int Epoch, int Epochs, int Step, int StepsPerEpoch, int GlobalStep, int TotalSteps, float Loss, double ImagesPerSecond);
+public sealed record TrainingProgress(int Epoch, int Epochs, int Step, int StepsPerEpoch, int GlobalStep, int TotalSteps, float Loss,
+    double ImagesPerSecond);

@@ -66,7 +66,8 @@ public sealed class AnchorCoverage
 
     /// <summary>One line: covered at 0.5 and 0.4, positives per box.</summary>
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,
-        $"{CoveredFraction:P1} of boxes covered at IoU 0.5 ({CoveredFractionAt40:P1} at 0.4), {MeanPositives:F2} positive anchors per box, mean best IoU {MeanBestIou:F3}");
+        $"{CoveredFraction:P1} of boxes covered at IoU 0.5 ({CoveredFractionAt40:P1} at 0.4), {MeanPositives:F2} positive anchors per box, mean "
+            + $"best IoU {MeanBestIou:F3}");
 
     /// <summary>
     /// Coverage of <paramref name="boxes"/> by <paramref name="anchors"/> on a <paramref name="canvasSize"/>² canvas. Uses the
@@ -143,7 +144,8 @@ public sealed class AnchorCoverage
                 return 0; // IoU ≤ smaller area / larger area
             double needed = t * (Area + boxArea) / (1 + t);
             double minHeight = Math.Min(Ay1 - Ay0, y1 - y0);
-            long jFirst = Math.Max(0, (long)Math.Floor((x0 - Ax1) / Stride) + 1), jLast = Math.Min(Columns - 1, (long)Math.Ceiling((x1 - Ax0) / Stride) - 1);
+            long jFirst = Math.Max(0, (long)Math.Floor((x0 - Ax1) / Stride) + 1), jLast = Math.Min(Columns - 1,
+                (long)Math.Ceiling((x1 - Ax0) / Stride) - 1);
             int count = 0;
             for (long j = jFirst; j <= jLast; j++)
             {
@@ -151,7 +153,8 @@ public sealed class AnchorCoverage
                 if (ox <= 0) continue;
                 double q = needed / ox; // the y overlap this column needs
                 if (q > minHeight) continue;
-                long iFirst = Math.Max(0, (long)Math.Ceiling((q + y0 - Ay1) / Stride)), iLast = Math.Min(Rows - 1, (long)Math.Floor((y1 - Ay0 - q) / Stride));
+                long iFirst = Math.Max(0, (long)Math.Ceiling((q + y0 - Ay1) / Stride)), iLast = Math.Min(Rows - 1,
+                    (long)Math.Floor((y1 - Ay0 - q) / Stride));
                 if (iLast >= iFirst) count += (int)(iLast - iFirst + 1);
             }
             return count;

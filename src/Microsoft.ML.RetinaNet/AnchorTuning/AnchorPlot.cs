@@ -52,7 +52,8 @@ public static class AnchorPlot
         canvas.DrawText("box height (pixels, log scale)", 20 - 110, Height / 2f, text);
         canvas.Restore();
         canvas.DrawText(string.Create(CultureInfo.InvariantCulture,
-            $"{boxes.Count} boxes at {result.Options.ImageSize}×{result.Options.ImageSize}: covered at IoU {result.Options.IouThreshold:0.##} start {result.BaseCoverage.CoveredFraction:P1}, optimised {result.Coverage.CoveredFraction:P1}"),
+            $"{boxes.Count} boxes at {result.Options.ImageSize}×{result.Options.ImageSize}: covered at IoU {result.Options.IouThreshold:0.##} "
+                + $"start {result.BaseCoverage.CoveredFraction:P1}, optimised {result.Coverage.CoveredFraction:P1}"),
             Left, 30, text);
 
         for (int i = 0; i < boxes.Count; i++)
@@ -84,9 +85,11 @@ public static class AnchorPlot
         for (int k = 0; k < boxes.ClassNames.Count; k++)
         {
             var colour = Palette[k % Palette.Length];
-            Legend(boxes.ClassNames[k], (x, y) => { using var p = new SKPaint { Color = colour, IsAntialias = true }; canvas.DrawCircle(x, y, 4, p); });
+            Legend(boxes.ClassNames[k], (x, y) => { using var p = new SKPaint { Color = colour, IsAntialias = true }; canvas.DrawCircle(x, y, 4,
+                p); });
         }
-        Legend("uncovered (optimised)", (x, y) => { canvas.DrawLine(x - 4, y - 4, x + 4, y + 4, cross); canvas.DrawLine(x - 4, y + 4, x + 4, y - 4, cross); });
+        Legend("uncovered (optimised)", (x, y) => { canvas.DrawLine(x - 4, y - 4, x + 4, y + 4, cross); canvas.DrawLine(x - 4, y + 4, x + 4, y - 4,
+            cross); });
         Legend("start anchors", (x, y) => canvas.DrawCircle(x, y, 5, startPaint));
         Legend("optimised anchors", (x, y) => canvas.DrawRect(x - 5, y - 5, 10, 10, tunedPaint));
 

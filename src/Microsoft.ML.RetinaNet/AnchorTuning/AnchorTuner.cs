@@ -37,6 +37,7 @@ public static class AnchorTuner
         string labelColumnName = DefaultColumnNames.Label, string boundingBoxColumnName = DefaultColumnNames.BoundingBoxes)
     {
         options ??= new AnchorTuningOptions();
-        return Tune(DatasetReader.ReadBoxes(data, imageColumnName, labelColumnName, boundingBoxColumnName, options.ImageSize, "data to tune anchors on"), options);
+        return Tune(DatasetReader.ReadBoxes(data, imageColumnName, labelColumnName, boundingBoxColumnName, options.ImageSize,
+            "data to tune anchors on"), options);
     }
 }

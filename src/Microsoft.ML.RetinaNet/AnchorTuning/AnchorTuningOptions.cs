@@ -59,9 +59,12 @@ public sealed class AnchorTuningOptions
         if (BaseAnchors is null) throw new ArgumentException("AnchorTuningOptions.BaseAnchors must not be null.");
         BaseAnchors.Validate();
         if (ImageSize < 32) throw new ArgumentOutOfRangeException(nameof(ImageSize), ImageSize, "ImageSize must be at least 32.");
-        if (ScaleCount < 1 || RatioCount < 1) throw new ArgumentOutOfRangeException(nameof(ScaleCount), "ScaleCount and RatioCount must be at least 1.");
-        if (IouThreshold <= 0 || IouThreshold > 1) throw new ArgumentOutOfRangeException(nameof(IouThreshold), IouThreshold, "IouThreshold must be in (0, 1].");
-        if (Generations < 0 || SampleSize < 1) throw new ArgumentOutOfRangeException(nameof(Generations), "Generations must be 0 or more and SampleSize at least 1.");
+        if (ScaleCount < 1 || RatioCount < 1) throw new ArgumentOutOfRangeException(nameof(ScaleCount),
+            "ScaleCount and RatioCount must be at least 1.");
+        if (IouThreshold <= 0 || IouThreshold > 1) throw new ArgumentOutOfRangeException(nameof(IouThreshold), IouThreshold,
+            "IouThreshold must be in (0, 1].");
+        if (Generations < 0 || SampleSize < 1) throw new ArgumentOutOfRangeException(nameof(Generations),
+            "Generations must be 0 or more and SampleSize at least 1.");
         if (!(MinGainPerDoubling >= 0) || !(MaxAnchorFactor >= 1) || !(PositivesWeight >= 0) || PositivesTarget < 1)
             throw new ArgumentOutOfRangeException(nameof(MinGainPerDoubling),
                 "MinGainPerDoubling and PositivesWeight must be 0 or more, MaxAnchorFactor at least 1 and PositivesTarget at least 1.");

@@ -83,7 +83,8 @@ public sealed class AnchorTuningResult
             s.AppendLine(CultureInfo.InvariantCulture,
                 $"{Coverage.Uncovered.Count} box(es) stay uncovered with the optimised anchors, e.g.:").AppendLine();
             foreach (var u in Coverage.Uncovered.Take(10))
-                s.AppendLine(CultureInfo.InvariantCulture, $"- box {u.Index} ({u.ClassName}, {u.Width:0.#}×{u.Height:0.#}): best IoU {u.BestIou:F2}");
+                s.AppendLine(CultureInfo.InvariantCulture,
+                    $"- box {u.Index} ({u.ClassName}, {u.Width:0.#}×{u.Height:0.#}): best IoU {u.BestIou:F2}");
         }
         return s.ToString();
     }

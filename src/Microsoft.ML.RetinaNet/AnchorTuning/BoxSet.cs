@@ -14,7 +14,8 @@ public sealed class BoxSet
                 throw new ArgumentOutOfRangeException(nameof(labels), $"box {i}: label {labels[i]} is outside 0..{classNames.Count - 1}.");
             float w = boxes[4 * i + 2] - boxes[4 * i], h = boxes[4 * i + 3] - boxes[4 * i + 1];
             if (!(w > 0) || !(h > 0) || !float.IsFinite(w) || !float.IsFinite(h))
-                throw new ArgumentException($"box {i} [{string.Join(", ", boxes.Skip(4 * i).Take(4))}] is degenerate: anchor tuning needs x1 > x0 and y1 > y0.", nameof(boxes));
+                throw new ArgumentException($"box {i} [{string.Join(", ", boxes.Skip(4 * i).Take(4))}] is degenerate: anchor tuning needs x1 > x0 "
+                    + $"and y1 > y0.", nameof(boxes));
         }
         Boxes = boxes;
         Labels = labels;

@@ -41,7 +41,8 @@ public static class ClosestBaseMethod
         s.AppendLine("|---|---|---|---|---|---|---|");
         foreach (var r in rows)
             s.AppendLine(CultureInfo.InvariantCulture,
-                $"| {r.Label} | {r.Count} | {r.Height:0.##} | {r.Width:0.##} | {Math.Floor(r.Ratio * 100) / 100:0.00} | {r.BaseSize:0.##} | {r.Scale:0.########} |");
+                $"| {r.Label} | {r.Count} | {r.Height:0.##} | {r.Width:0.##} | {Math.Floor(r.Ratio * 100) / 100:0.00} | {r.BaseSize:0.##} "
+                    + $"| {r.Scale:0.########} |");
         return s.ToString();
     }
 

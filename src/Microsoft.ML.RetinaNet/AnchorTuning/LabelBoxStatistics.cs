@@ -17,7 +17,8 @@ public sealed record LabelBoxStatistics(string Label, int Count, double Height, 
             if (members.Count == 0) continue;
             var heights = members.Select(boxes.Height).ToArray();
             var widths = members.Select(boxes.Width).ToArray();
-            result.Add(new LabelBoxStatistics(boxes.ClassNames[k], members.Count, Summarise(heights, statistic, percentile), Summarise(widths, statistic, percentile)));
+            result.Add(new LabelBoxStatistics(boxes.ClassNames[k], members.Count, Summarise(heights, statistic, percentile), Summarise(widths,
+                statistic, percentile)));
         }
         return result;
     }

@@ -35,7 +35,8 @@ internal sealed class AnnotationValidator
         if (boxes.Length != keys.Length * 4)
         {
             string hint = boxes.Length % 4 == 0 ? $"{boxes.Length / 4} boxes" : $"{boxes.Length} values, not a multiple of 4";
-            Error(row, $"{keys.Length} labels in '{_labelColumn}' but {boxes.Length} values in '{_boxColumn}' ({hint}); every object needs one label and 4 values x0, y0, x1, y1.");
+            Error(row, $"{keys.Length} labels in '{_labelColumn}' but {boxes.Length} values in '{_boxColumn}' ({hint}); every object needs one "
+                + $"label and 4 values x0, y0, x1, y1.");
             return null;
         }
         int before = ErrorCount;
@@ -45,7 +46,8 @@ internal sealed class AnnotationValidator
         {
             uint key = keys[i];
             if (key == 0)
-                Error(row, $"object {i}: the label is missing (key 0). MapValueToKey gives 0 to values it did not see when fitted; fit it on data that has every class.");
+                Error(row, $"object {i}: the label is missing (key 0). MapValueToKey gives 0 to values it did not see when fitted; fit it on data "
+                    + $"that has every class.");
             else if (key > _classCount)
                 Error(row, $"object {i}: label key {key} is outside the key range 1..{_classCount}.");
             labels[i] = key - 1L;
@@ -67,7 +69,8 @@ internal sealed class AnnotationValidator
             }
             if (x1 <= 0 || y1 <= 0 || x0 >= width || y0 >= height)
             {
-                Error(row, $"box {i} {quoted} lies entirely outside the {width}×{height} image. Boxes are in the image's pixels; if they were drawn on a resized image, scale them back.");
+                Error(row, $"box {i} {quoted} lies entirely outside the {width}×{height} image. Boxes are in the image's pixels; if they were drawn "
+                    + $"on a resized image, scale them back.");
                 continue;
             }
             float cx0 = Math.Max(x0, 0), cy0 = Math.Max(y0, 0), cx1 = Math.Min(x1, width), cy1 = Math.Min(y1, height);

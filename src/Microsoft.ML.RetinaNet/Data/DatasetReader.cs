@@ -17,13 +17,15 @@ internal static class DatasetReader
         var examples = new List<DetectionExample>();
         try
         {
-            var (classNames, clipped, skipped) = ReadRows(data, imageColumn, labelColumn, boxColumn, dataName, cancellation, skipInvalidRows, (row, name, image, labels, boxes) =>
+            var (classNames, clipped, skipped) = ReadRows(data, imageColumn, labelColumn, boxColumn, dataName, cancellation, skipInvalidRows, (row,
+                name, image, labels, boxes) =>
             {
                 var letterbox = Letterbox.For(image.Width, image.Height, canvasSize);
                 examples.Add(new DetectionExample(row, name, letterbox.Resize(image), letterbox.OriginalToContent(boxes), labels, letterbox));
             });
             if (examples.Count == 0)
-                throw new InvalidDataException($"Every one of the {skipped.Count} rows of the {dataName} is invalid, so nothing is left to train on:\n{skipped}");
+                throw new InvalidDataException($"Every one of the {skipped.Count} rows of the {dataName} is invalid, so nothing is left to train "
+                    + $"on:\n{skipped}");
             return new DetectionDataset(examples, classNames, clipped, skipped);
         }
         catch
@@ -38,7 +40,8 @@ internal static class DatasetReader
     {
         var boxes = new List<float>();
         var labels = new List<int>();
-        var (classNames, _, _) = ReadRows(data, imageColumn, labelColumn, boxColumn, dataName, CancellationToken.None, false, (_, _, image, rowLabels, rowBoxes) =>
+        var (classNames, _, _) = ReadRows(data, imageColumn, labelColumn, boxColumn, dataName, CancellationToken.None, false, (_, _, image,
+            rowLabels, rowBoxes) =>
         {
             var letterbox = Letterbox.For(image.Width, image.Height, canvasSize);
             boxes.AddRange(letterbox.ContentToCanvas(letterbox.OriginalToContent(rowBoxes)));
@@ -52,7 +55,8 @@ internal static class DatasetReader
     /// clipped boxes). Without <paramref name="skipInvalid"/> it stops accepting at the first problem, only collects
     /// problems after it, and throws them all at the end; with it, invalid rows are left out and listed in the result.
     /// </summary>
-    private static (string[] ClassNames, int Clipped, SkippedRows Skipped) ReadRows(IDataView data, string imageColumn, string labelColumn, string boxColumn,
+    private static (string[] ClassNames, int Clipped, SkippedRows Skipped) ReadRows(IDataView data, string imageColumn, string labelColumn,
+        string boxColumn,
         string dataName, CancellationToken cancellation, bool skipInvalid, Action<long, string, MLImage, long[], float[]> accept)
     {
         var schema = data.Schema;
@@ -104,7 +108,8 @@ internal static class DatasetReader
                 }
                 getLabels(ref keys);
                 getBoxes(ref coordinates);
-                var checkedRow = validator.Check(row, keys.DenseValues().ToArray(), coordinates.DenseValues().ToArray(), picture.Width, picture.Height);
+                var checkedRow = validator.Check(row, keys.DenseValues().ToArray(), coordinates.DenseValues().ToArray(), picture.Width,
+                    picture.Height);
                 if (checkedRow is null)
                 {
                     skipped.Add(currentName);

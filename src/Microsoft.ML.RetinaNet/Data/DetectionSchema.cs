@@ -13,7 +13,8 @@ internal static class DetectionSchema
     {
         var column = Require(schema, name, "an image (MLImage) column from mlContext.Transforms.LoadImages", dataName);
         if (column.Type is not ImageDataViewType)
-            throw new ArgumentException($"Column '{name}' of the {dataName} must be an image (MLImage, from LoadImages) but is {column.Type}.", nameof(schema));
+            throw new ArgumentException($"Column '{name}' of the {dataName} must be an image (MLImage, from LoadImages) but is {column.Type}.",
+                nameof(schema));
         return column;
     }
 
@@ -21,9 +22,11 @@ internal static class DetectionSchema
     {
         var column = Require(schema, name, "a vector of keys, e.g. from mlContext.Transforms.Conversion.MapValueToKey", dataName);
         if (column.Type is not VectorDataViewType { ItemType: KeyDataViewType key } || key.RawType != typeof(uint))
-            throw new ArgumentException($"Column '{name}' of the {dataName} must be a vector of UInt32 keys (one class per object; use mlContext.Transforms.Conversion.MapValueToKey) but is {column.Type}.", nameof(schema));
+            throw new ArgumentException($"Column '{name}' of the {dataName} must be a vector of UInt32 keys (one class per object; use "
+                + $"mlContext.Transforms.Conversion.MapValueToKey) but is {column.Type}.", nameof(schema));
         if (key.Count == 0 || key.Count > int.MaxValue)
-            throw new ArgumentException($"Column '{name}' of the {dataName} has keys of unknown count; map the labels with MapValueToKey so that the classes are known.", nameof(schema));
+            throw new ArgumentException($"Column '{name}' of the {dataName} has keys of unknown count; map the labels with MapValueToKey so that "
+                + $"the classes are known.", nameof(schema));
         return column;
     }
 
@@ -31,7 +34,8 @@ internal static class DetectionSchema
     {
         var column = Require(schema, name, "a vector of Single, x0 y0 x1 y1 per object", dataName);
         if (column.Type is not VectorDataViewType { ItemType: NumberDataViewType number } || number.RawType != typeof(float))
-            throw new ArgumentException($"Column '{name}' of the {dataName} must be a vector of Single (x0, y0, x1, y1 per object) but is {column.Type}.", nameof(schema));
+            throw new ArgumentException($"Column '{name}' of the {dataName} must be a vector of Single (x0, y0, x1, y1 per object) but "
+                + $"is {column.Type}.", nameof(schema));
         return column;
     }
 
@@ -69,7 +73,8 @@ internal static class DetectionSchema
     {
         var text = schema.Where(c => !c.IsHidden && c.Type is TextDataViewType && c.Name != imageColumn).ToList();
         return text.Where(c => c.Name == "ImagePath").Select(c => (DataViewSchema.Column?)c).FirstOrDefault()
-            ?? text.Where(c => c.Name.Contains("path", StringComparison.OrdinalIgnoreCase) || c.Name.Contains("file", StringComparison.OrdinalIgnoreCase))
+            ?? text.Where(c => c.Name.Contains("path", StringComparison.OrdinalIgnoreCase) || c.Name.Contains("file",
+                StringComparison.OrdinalIgnoreCase))
                 .Select(c => (DataViewSchema.Column?)c).FirstOrDefault();
     }
 
@@ -79,7 +84,8 @@ internal static class DetectionSchema
             throw new ArgumentException($"A column name is empty; give the name of {what}.", nameof(name));
         var column = schema.GetColumnOrNull(name);
         if (column is null)
-            throw new ArgumentException($"The {dataName} has no column '{name}' ({what}). Its columns: {string.Join(", ", schema.Select(c => $"{c.Name} ({c.Type})"))}.", nameof(schema));
+            throw new ArgumentException($"The {dataName} has no column '{name}' ({what}). Its "
+                + $"columns: {string.Join(", ", schema.Select(c => $"{c.Name} ({c.Type})"))}.", nameof(schema));
         return column.Value;
     }
 }

@@ -16,7 +16,8 @@ internal readonly record struct Letterbox(int OriginalWidth, int OriginalHeight,
     {
         float scale = Math.Min((float)canvasSize / width, (float)canvasSize / height);
         float w = width * scale, h = height * scale;
-        return new Letterbox(width, height, canvasSize, Math.Max(1, (int)w), Math.Max(1, (int)h), (int)((canvasSize - w) / 2), (int)((canvasSize - h) / 2));
+        return new Letterbox(width, height, canvasSize, Math.Max(1, (int)w), Math.Max(1, (int)h), (int)((canvasSize - w) / 2),
+            (int)((canvasSize - h) / 2));
     }
 
     public float ScaleX => (float)Width / OriginalWidth;

@@ -40,7 +40,8 @@ public static class ImageFiles
         return decoded switch
         {
             SkiaSharp.SKCodecResult.Success => null,
-            SkiaSharp.SKCodecResult.IncompleteInput => $"truncated: the decoder ran out of data before the last row (IncompleteInput; {file.Length} bytes)",
+            SkiaSharp.SKCodecResult.IncompleteInput
+                => $"truncated: the decoder ran out of data before the last row (IncompleteInput; {file.Length} bytes)",
             _ => $"the decoder failed ({decoded})",
         };
     }

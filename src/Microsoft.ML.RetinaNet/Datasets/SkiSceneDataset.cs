@@ -18,16 +18,19 @@ public static class SkiSceneDataset
     /// of a 640-pixel scene (0.54 of its height), a slalom pole 90 × 9 and a ski 20 × 310; the default 0.8 draws them at
     /// 80 % of that.
     /// </summary>
-    public static IReadOnlyList<DatasetSplit> Generate(string folder, int trainImages, int validationImages, int testImages, int imageSize = 384, int seed = 1, double objectScale = 0.8)
+    public static IReadOnlyList<DatasetSplit> Generate(string folder, int trainImages, int validationImages, int testImages, int imageSize = 384,
+        int seed = 1, double objectScale = 0.8)
     {
         if (!(objectScale > 0.05 && objectScale <= 1.5))
-            throw new ArgumentOutOfRangeException(nameof(objectScale), objectScale, "The object scale must be above 0.05 and at most 1.5 (1 = a skier 54 % of the image height).");
+            throw new ArgumentOutOfRangeException(nameof(objectScale), objectScale,
+                "The object scale must be above 0.05 and at most 1.5 (1 = a skier 54 % of the image height).");
         if (trainImages < 1 || validationImages < 0 || testImages < 0)
             throw new ArgumentOutOfRangeException(nameof(trainImages), "The scene dataset needs at least one training image and no negative counts.");
         if (imageSize < 64)
             throw new ArgumentOutOfRangeException(nameof(imageSize), imageSize, "Scene images must be at least 64 pixels.");
         var splits = new List<DatasetSplit>();
-        foreach (var (name, count, offset) in new[] { ("train", trainImages, 0), ("validation", validationImages, 1_000_000), ("test", testImages, 2_000_000) })
+        foreach (var (name, count, offset) in new[] { ("train", trainImages, 0), ("validation", validationImages, 1_000_000), ("test", testImages,
+            2_000_000) })
         {
             string images = Path.Combine(folder, name);
             Directory.CreateDirectory(images);
@@ -98,7 +101,8 @@ public static class SkiSceneDataset
         for (int k = r.Next(0, 5); k > 0; k--)
         {
             rock.Color = Random(r, 90, 140);
-            canvas.DrawOval(r.NextSingle() * size, horizon + r.NextSingle() * (size - horizon), 3 + r.NextSingle() * size * 0.04f, 2 + r.NextSingle() * size * 0.02f, rock);
+            canvas.DrawOval(r.NextSingle() * size, horizon + r.NextSingle() * (size - horizon), 3 + r.NextSingle() * size * 0.04f, 2
+                + r.NextSingle() * size * 0.02f, rock);
         }
     }
 
@@ -133,7 +137,8 @@ public static class SkiSceneDataset
 
     private static void DrawSkiPole(SKCanvas c, Random r, SKRect b)
     {
-        using var paint = new SKPaint { Color = Random(r, 30, 90), StrokeWidth = Math.Max(2, b.Width * 0.05f), IsAntialias = true, StrokeCap = SKStrokeCap.Round };
+        using var paint = new SKPaint { Color = Random(r, 30, 90), StrokeWidth = Math.Max(2, b.Width * 0.05f), IsAntialias = true,
+            StrokeCap = SKStrokeCap.Round };
         bool rising = r.Next(2) == 0;
         var bottom = new SKPoint(rising ? b.Left : b.Right, b.Bottom);
         var top = new SKPoint(rising ? b.Right : b.Left, b.Top);

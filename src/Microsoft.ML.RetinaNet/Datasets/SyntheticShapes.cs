@@ -36,7 +36,8 @@ public static class SyntheticShapes
                 int size = random.Next(Math.Min(width, height) / 5, Math.Min(width, height) / 2);
                 int w = size, h = cls == 2 ? Math.Max(6, size / 3) : size;
                 int x = random.Next(0, width - w), y = random.Next(0, height - h);
-                using var paint = new SKPaint { IsAntialias = true, Color = cls switch { 0 => new SKColor(220, 30, 30), 1 => new SKColor(30, 60, 220), _ => new SKColor(30, 160, 40) } };
+                using var paint = new SKPaint { IsAntialias = true, Color = cls switch { 0 => new SKColor(220, 30, 30), 1 => new SKColor(30, 60,
+                    220), _ => new SKColor(30, 160, 40) } };
                 if (cls == 1) canvas.DrawOval(new SKRect(x, y, x + w, y + h), paint);
                 else canvas.DrawRect(new SKRect(x, y, x + w, y + h), paint);
                 labels.Add(Classes[cls]);

@@ -41,13 +41,15 @@ internal sealed class AnchorGenerator : IDisposable
     public static (long Y, long X)[] Strides((long Height, long Width)[] levelSizes, (long Height, long Width) imageSize) =>
         levelSizes.Select(s => (imageSize.Height / s.Height, imageSize.Width / s.Width)).ToArray();
 
-    /// <summary>(ΣHWA, 4) anchors for an input of <paramref name="imageSize"/> (the batch tensor's H, W) and feature maps of the given sizes, on <paramref name="device"/>.</summary>
+    /// <summary>(ΣHWA, 4) anchors for an input of <paramref name="imageSize"/> (the batch tensor's H, W) and feature maps of the given
+    /// sizes, on <paramref name="device"/>.</summary>
     public Tensor Generate((long Height, long Width)[] levelSizes, (long Height, long Width) imageSize, Device device)
     {
         if (levelSizes.Length != AnchorOptions.LevelCount)
             throw new ArgumentException($"Expected {AnchorOptions.LevelCount} feature levels, got {levelSizes.Length}.", nameof(levelSizes));
         var strides = Strides(levelSizes, imageSize);
-        string key = device + ":" + imageSize.Height + "x" + imageSize.Width + ":" + string.Join(",", levelSizes.Select(s => $"{s.Height}x{s.Width}"));
+        string key = device + ":" + imageSize.Height + "x" + imageSize.Width + ":" + string.Join(",", levelSizes.Select(s
+            => $"{s.Height}x{s.Width}"));
         lock (_cache)
         {
             if (_cache.TryGetValue(key, out var cached))

@@ -32,7 +32,8 @@ internal static class GreedyNms
         double extentX = Math.Max(maxX - minX, 1e-6), extentY = Math.Max(maxY - minY, 1e-6);
         double cell = Math.Max(Math.Max(sumW, sumH) / order.Length, Math.Max(extentX, extentY) / MaxCellsPerSide);
         if (iouThreshold < 0 || !(cell > 0) || !double.IsFinite(cell) || !double.IsFinite(extentX) || !double.IsFinite(extentY))
-            return Quadratic(boxes, order, iouThreshold); // non-finite boxes, or a threshold that suppresses disjoint boxes: compare with every kept box
+            return Quadratic(boxes, order,
+                iouThreshold); // non-finite boxes, or a threshold that suppresses disjoint boxes: compare with every kept box
         int columns = Math.Min(MaxCellsPerSide, (int)(extentX / cell) + 1), rows = Math.Min(MaxCellsPerSide, (int)(extentY / cell) + 1);
         var grid = new List<int>?[columns * rows];
         float threshold = (float)iouThreshold;

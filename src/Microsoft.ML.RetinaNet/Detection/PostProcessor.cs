@@ -6,7 +6,8 @@ namespace Microsoft.ML.RetinaNet.Detection;
 internal sealed record ImageDetections(Tensor Boxes, Tensor Scores, Tensor Labels);
 
 /// <summary>Post-processing settings (defaults as torchvision).</summary>
-internal sealed record PostProcessSettings(double ScoreThreshold = 0.05, int TopKCandidates = 1000, double NmsThreshold = 0.5, int DetectionsPerImage = 300);
+internal sealed record PostProcessSettings(double ScoreThreshold = 0.05, int TopKCandidates = 1000, double NmsThreshold = 0.5,
+    int DetectionsPerImage = 300);
 
 /// <summary>
 /// Turns head outputs into detections as torchvision's <c>postprocess_detections</c>: per level, scores above the
@@ -24,7 +25,8 @@ internal sealed class PostProcessor
     /// <param name="anchors">(ΣA, 4)</param>
     /// <param name="anchorsPerLevel">anchor count of each level, summing to ΣA</param>
     /// <param name="regions">x0 y0 x1 y1 of each image's content on the canvas: boxes are clipped to it</param>
-    public ImageDetections[] Run(Tensor classLogits, Tensor boxRegression, Tensor anchors, long[] anchorsPerLevel, (float X0, float Y0, float X1, float Y1)[] regions)
+    public ImageDetections[] Run(Tensor classLogits, Tensor boxRegression, Tensor anchors, long[] anchorsPerLevel, (float X0, float Y0, float X1,
+        float Y1)[] regions)
     {
         var results = new ImageDetections[regions.Length];
         long numClasses = classLogits.shape[2];

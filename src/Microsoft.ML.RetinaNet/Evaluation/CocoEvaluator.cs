@@ -56,7 +56,8 @@ internal sealed class CocoEvaluator
     /// <summary>Adds the image <paramref name="imageId"/> (images are evaluated in ascending id, as pycocotools does).</summary>
     public void Add(long imageId, CocoBox[] gt, int[] gtLabels, bool[]? gtCrowd, CocoBox[] dt, double[] dtScores, int[] dtLabels)
     {
-        if (gt.Length != gtLabels.Length || dt.Length != dtLabels.Length || dtScores.Length != dtLabels.Length || (gtCrowd != null && gtCrowd.Length != gtLabels.Length))
+        if (gt.Length != gtLabels.Length || dt.Length != dtLabels.Length || dtScores.Length != dtLabels.Length || (gtCrowd != null
+            && gtCrowd.Length != gtLabels.Length))
             throw new ArgumentException("Each object needs one label (and one crowd flag); each detection one label and one score.");
         foreach (int l in gtLabels.Concat(dtLabels))
             if (l < 0 || l >= _classCount)
@@ -124,7 +125,8 @@ internal sealed class CocoEvaluator
             perClass[name] = MeanPrecision(precision, null, 0, 2, k);
             perClass50[name] = MeanPrecision(precision, 0, 0, 2, k);
         }
-        return new DetectionMetrics(stats, perClass, perClass50, _images.Count, _images.Sum(i => i.GtLabels.Length), _images.Sum(i => i.DtLabels.Length));
+        return new DetectionMetrics(stats, perClass, perClass50, _images.Count, _images.Sum(i => i.GtLabels.Length), _images.Sum(i
+            => i.DtLabels.Length));
     }
 
     private static ImageEval? EvaluateImage(ImageRecord image, int k, (double Low, double High) area)

@@ -35,7 +35,8 @@ internal static class CocoResultsEvaluation
             if (root.ValueKind != JsonValueKind.Object)
                 throw new DatasetFormatException(annotationsPath, "top level", "must be a COCO object with images, annotations and categories");
             var categories = Array(annotationsPath, root, "categories").Select((c, i) => (Id: Long(annotationsPath, c, "id", $"categories[{i}]"),
-                Name: c.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString()! : Long(annotationsPath, c, "id", $"categories[{i}]").ToString(CultureInfo.InvariantCulture)))
+                Name: c.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString()! : Long(annotationsPath, c, "id",
+                    $"categories[{i}]").ToString(CultureInfo.InvariantCulture)))
                 .OrderBy(c => c.Id).ToList();
             if (categories.Count == 0)
                 throw new DatasetFormatException(annotationsPath, "top level", "has no \"categories\"");
@@ -51,7 +52,8 @@ internal static class CocoResultsEvaluation
                     throw new DatasetFormatException(annotationsPath, $"image id {id}", "appears twice");
             }
             index = 0;
-            foreach (var a in root.TryGetProperty("annotations", out _) ? Array(annotationsPath, root, "annotations") : Enumerable.Empty<JsonElement>())
+            foreach (var a in root.TryGetProperty("annotations", out _) ? Array(annotationsPath, root,
+                "annotations") : Enumerable.Empty<JsonElement>())
             {
                 string place = a.TryGetProperty("id", out var annId) ? $"annotation id {annId}" : $"annotations[{index}]";
                 index++;
@@ -62,8 +64,10 @@ internal static class CocoResultsEvaluation
                 if (!categoryIndex.TryGetValue(categoryId, out int k))
                     throw new DatasetFormatException(annotationsPath, place, $"refers to category id {categoryId}, which is not in \"categories\"");
                 var b = Bbox(annotationsPath, a, place);
-                double? area = a.TryGetProperty("area", out var areaValue) && areaValue.ValueKind == JsonValueKind.Number ? areaValue.GetDouble() : null;
-                bool crowd = a.TryGetProperty("iscrowd", out var crowdValue) && crowdValue.ValueKind == JsonValueKind.Number && crowdValue.GetDouble() != 0;
+                double? area = a.TryGetProperty("area", out var areaValue)
+                    && areaValue.ValueKind == JsonValueKind.Number ? areaValue.GetDouble() : null;
+                bool crowd = a.TryGetProperty("iscrowd", out var crowdValue) && crowdValue.ValueKind == JsonValueKind.Number
+                    && crowdValue.GetDouble() != 0;
                 image.Gt.Add(CocoBox.FromBbox(b[0], b[1], b[2], b[3], area));
                 image.GtLabels.Add(k);
                 image.GtCrowd.Add(crowd);
@@ -72,7 +76,8 @@ internal static class CocoResultsEvaluation
         using (var results = Parse(resultsPath))
         {
             if (results.RootElement.ValueKind != JsonValueKind.Array)
-                throw new DatasetFormatException(resultsPath, "top level", "must be a COCO results array: [{\"image_id\", \"category_id\", \"bbox\": [x, y, w, h], \"score\"}, …]");
+                throw new DatasetFormatException(resultsPath, "top level",
+                    "must be a COCO results array: [{\"image_id\", \"category_id\", \"bbox\": [x, y, w, h], \"score\"}, …]");
             int index = 0;
             foreach (var r in results.RootElement.EnumerateArray())
             {
@@ -80,9 +85,12 @@ internal static class CocoResultsEvaluation
                 long imageId = Long(resultsPath, r, "image_id", place);
                 long categoryId = Long(resultsPath, r, "category_id", place);
                 if (!images.TryGetValue(imageId, out var image))
-                    throw new DatasetFormatException(resultsPath, place, $"image id {imageId} is not in the annotations '{annotationsPath}' (pycocotools: \"Results do not correspond to current coco set\")");
+                    throw new DatasetFormatException(resultsPath, place,
+                        $"image id {imageId} is not in the annotations '{annotationsPath}' (pycocotools: \"Results do not correspond to current "
+                            + $"coco set\")");
                 if (!categoryIndex.TryGetValue(categoryId, out int k))
-                    throw new DatasetFormatException(resultsPath, place, $"category id {categoryId} is not in the annotations' categories ({string.Join(", ", categoryIndex.Keys)})");
+                    throw new DatasetFormatException(resultsPath, place,
+                        $"category id {categoryId} is not in the annotations' categories ({string.Join(", ", categoryIndex.Keys)})");
                 var b = Bbox(resultsPath, r, place);
                 if (!r.TryGetProperty("score", out var score) || score.ValueKind != JsonValueKind.Number || !double.IsFinite(score.GetDouble()))
                     throw new DatasetFormatException(resultsPath, place, "needs a finite number \"score\"");
@@ -93,7 +101,8 @@ internal static class CocoResultsEvaluation
         }
         var evaluator = new CocoEvaluator(classNames.Length);
         foreach (var (id, image) in images)
-            evaluator.Add(id, image.Gt.ToArray(), image.GtLabels.ToArray(), image.GtCrowd.ToArray(), image.Dt.ToArray(), image.DtScores.ToArray(), image.DtLabels.ToArray());
+            evaluator.Add(id, image.Gt.ToArray(), image.GtLabels.ToArray(), image.GtCrowd.ToArray(), image.Dt.ToArray(), image.DtScores.ToArray(),
+                image.DtLabels.ToArray());
         return evaluator.Evaluate(classNames);
     }
 
@@ -116,7 +125,8 @@ internal static class CocoResultsEvaluation
     {
         if (!root.TryGetProperty(name, out var array) || array.ValueKind != JsonValueKind.Array)
             throw new DatasetFormatException(path, "top level", $"has no \"{name}\" array");
-        return array.EnumerateArray().Select((e, i) => e.ValueKind == JsonValueKind.Object ? e : throw new DatasetFormatException(path, $"\"{name}\"[{i}]", "must be an object"));
+        return array.EnumerateArray().Select((e, i) => e.ValueKind == JsonValueKind.Object ? e : throw new DatasetFormatException(path,
+            $"\"{name}\"[{i}]", "must be an object"));
     }
 
     private static long Long(string path, JsonElement e, string name, string place)
@@ -126,7 +136,8 @@ internal static class CocoResultsEvaluation
         if (value.TryGetInt64(out long whole))
             return whole;
         double d = value.GetDouble();
-        return d == Math.Floor(d) && Math.Abs(d) < 9e15 ? (long)d : throw new DatasetFormatException(path, place, $"\"{name}\" {d.ToString(CultureInfo.InvariantCulture)} is not a whole number");
+        return d == Math.Floor(d) && Math.Abs(d) < 9e15 ? (long)d : throw new DatasetFormatException(path, place,
+            $"\"{name}\" {d.ToString(CultureInfo.InvariantCulture)} is not a whole number");
     }
 
     private static double[] Bbox(string path, JsonElement e, string place)
@@ -136,7 +147,9 @@ internal static class CocoResultsEvaluation
             throw new DatasetFormatException(path, place, "needs a \"bbox\" of 4 numbers: x, y, width, height");
         var b = bbox.EnumerateArray().Select(v => v.GetDouble()).ToArray();
         if (b.Any(v => !double.IsFinite(v)) || b[2] < 0 || b[3] < 0)
-            throw new DatasetFormatException(path, place, $"bbox [{string.Join(", ", b.Select(v => v.ToString(CultureInfo.InvariantCulture)))}] needs finite numbers and a width and height of 0 or more");
+            throw new DatasetFormatException(path, place,
+                $"bbox [{string.Join(", ", b.Select(v => v.ToString(CultureInfo.InvariantCulture)))}] needs finite numbers and a width and height "
+                    + $"of 0 or more");
         return b;
     }
 }

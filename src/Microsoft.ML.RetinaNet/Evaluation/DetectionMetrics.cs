@@ -9,7 +9,8 @@ namespace Microsoft.ML.RetinaNet.Evaluation;
 /// </summary>
 public sealed class DetectionMetrics
 {
-    internal DetectionMetrics(double[] stats, IReadOnlyDictionary<string, double> perClass, IReadOnlyDictionary<string, double> perClass50, int images, int groundTruth, int detections)
+    internal DetectionMetrics(double[] stats, IReadOnlyDictionary<string, double> perClass, IReadOnlyDictionary<string, double> perClass50,
+        int images, int groundTruth, int detections)
     {
         MeanAveragePrecision = stats[0];
         AveragePrecision50 = stats[1];

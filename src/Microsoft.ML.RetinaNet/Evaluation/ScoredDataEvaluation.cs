@@ -12,7 +12,8 @@ internal sealed record CocoColumns(string? ImageId, string? Crowd, string? Area)
 /// <summary>Reads ground truth and predictions from a scored IDataView and runs the COCO evaluation.</summary>
 internal static class ScoredDataEvaluation
 {
-    public static DetectionMetrics Evaluate(IDataView data, string labelName, string boxName, string predictedLabelName, string scoreName, string predictedBoxName,
+    public static DetectionMetrics Evaluate(IDataView data, string labelName, string boxName, string predictedLabelName, string scoreName,
+        string predictedBoxName,
                                             CocoColumns? optional = null)
     {
         if (data is null) throw new ArgumentNullException(nameof(data));
@@ -22,17 +23,21 @@ internal static class ScoredDataEvaluation
         var predictedLabel = DetectionSchema.LabelColumn(data.Schema, predictedLabelName, "scored data");
         var score = DetectionSchema.ScoreColumn(data.Schema, scoreName);
         var predictedBox = DetectionSchema.BoxColumn(data.Schema, predictedBoxName, "scored data");
-        var imageId = optional.ImageId is null ? (DataViewSchema.Column?)null : Column(data.Schema, optional.ImageId, "a numeric image id (Int64, Int32, UInt32, UInt64, Single or Double)",
+        var imageId = optional.ImageId is null ? (DataViewSchema.Column?)null : Column(data.Schema, optional.ImageId,
+            "a numeric image id (Int64, Int32, UInt32, UInt64, Single or Double)",
             t => t is NumberDataViewType);
-        var crowd = optional.Crowd is null ? (DataViewSchema.Column?)null : Column(data.Schema, optional.Crowd, "a Boolean vector, one flag per object",
+        var crowd = optional.Crowd is null ? (DataViewSchema.Column?)null : Column(data.Schema, optional.Crowd,
+            "a Boolean vector, one flag per object",
             t => t is VectorDataViewType { ItemType: BooleanDataViewType });
-        var area = optional.Area is null ? (DataViewSchema.Column?)null : Column(data.Schema, optional.Area, "a Double or Single vector, one area per object",
+        var area = optional.Area is null ? (DataViewSchema.Column?)null : Column(data.Schema, optional.Area,
+            "a Double or Single vector, one area per object",
             t => t is VectorDataViewType { ItemType: NumberDataViewType n } && (n.RawType == typeof(double) || n.RawType == typeof(float)));
         var classNames = DetectionSchema.ClassNames(label);
         var evaluator = new CocoEvaluator(classNames.Length);
         var validator = new AnnotationValidator("scored data", labelName, boxName, classNames.Length);
 
-        var columns = new[] { label, box, predictedLabel, score, predictedBox }.Concat(new[] { imageId, crowd, area }.OfType<DataViewSchema.Column>());
+        var columns = new[] { label, box, predictedLabel, score, predictedBox }.Concat(new[] { imageId, crowd,
+            area }.OfType<DataViewSchema.Column>());
         using var cursor = data.GetRowCursor(columns);
         var getLabel = cursor.GetGetter<VBuffer<uint>>(label);
         var getBox = cursor.GetGetter<VBuffer<float>>(box);
@@ -58,7 +63,8 @@ internal static class ScoredDataEvaluation
             var pb = predictedBoxes.DenseValues().ToArray();
             if (ps.Length != pk.Length || pb.Length != 4 * pk.Length)
             {
-                validator.Error(row, $"{pk.Length} predicted labels, {ps.Length} scores and {pb.Length} predicted box values do not agree (one score and 4 values per detection).");
+                validator.Error(row, $"{pk.Length} predicted labels, {ps.Length} scores and {pb.Length} predicted box values do not agree (one "
+                    + $"score and 4 values per detection).");
                 continue;
             }
             if (pk.Any(k => k == 0 || k > classNames.Length))
@@ -74,7 +80,8 @@ internal static class ScoredDataEvaluation
                 if (flags.Length == 0) flags = null;
                 else if (flags.Length != gtKeys.Length)
                 {
-                    validator.Error(row, $"column '{optional.Crowd}' has {flags.Length} flags for {gtKeys.Length} objects (one per object, or none).");
+                    validator.Error(row, $"column '{optional.Crowd}' has {flags.Length} flags for {gtKeys.Length} objects (one per object, or "
+                        + $"none).");
                     continue;
                 }
             }
@@ -91,7 +98,8 @@ internal static class ScoredDataEvaluation
             long id = getId?.Invoke() ?? row;
             try
             {
-                evaluator.Add(id, gt, checkedRow.Value.Labels.Select(l => (int)l).ToArray(), flags, dt, ps.Select(v => (double)v).ToArray(), pk.Select(k => (int)k - 1).ToArray());
+                evaluator.Add(id, gt, checkedRow.Value.Labels.Select(l => (int)l).ToArray(), flags, dt, ps.Select(v => (double)v).ToArray(),
+                    pk.Select(k => (int)k - 1).ToArray());
             }
             catch (ArgumentException e) when (e.ParamName == "imageId")
             {

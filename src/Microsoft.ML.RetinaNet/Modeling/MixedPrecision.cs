@@ -59,7 +59,8 @@ internal static class MixedPrecision
     }
 
     /// <summary>nn.functional.conv2d, in bfloat16 with a float32 result inside a scope.</summary>
-    public static Tensor Conv(Tensor input, Tensor weight, Tensor? bias, long[]? stride = null, long[]? padding = null, long[]? dilation = null, long groups = 1)
+    public static Tensor Conv(Tensor input, Tensor weight, Tensor? bias, long[]? stride = null, long[]? padding = null, long[]? dilation = null,
+        long groups = 1)
     {
         if (!_bf16 || weight.shape[1] < MinInputChannels)
             return nn.functional.conv2d(input, weight, bias, stride, padding, dilation, groups);

@@ -31,7 +31,8 @@ internal static class Int8Calibrator
             throw new InvalidDataException($"Expected a RetinaNet graph with 2 inputs (images, image sizes); this one has {parsed.Inputs.Count}.");
         var tensors = OnnxQuantizer.CalibrationTensors(parsed); // the graph read once for its inputs and its plan
         var ranges = tensors.ToDictionary(t => t, _ => new ActivationRange(float.PositiveInfinity, float.NegativeInfinity), StringComparer.Ordinal);
-        using var options = new SessionOptions { IntraOpNumThreads = Environment.ProcessorCount, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_BASIC };
+        using var options = new SessionOptions { IntraOpNumThreads = Environment.ProcessorCount,
+            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_BASIC };
         using var session = new InferenceSession(OnnxQuantizer.WithOutputs(model, tensors), options);
         long size = parsed.Inputs[0].Dims[2];
         var imagesColumn = preprocessed.Schema["rn_images"];

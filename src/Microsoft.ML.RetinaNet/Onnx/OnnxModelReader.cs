@@ -81,7 +81,8 @@ internal static class OnnxModelReader
         return version;
     }
 
-    private static void ReadGraph(ReadOnlySpan<byte> data, List<OnnxNode> nodes, Dictionary<string, OnnxTensor> constants, List<OnnxInput> inputs, List<string> outputs)
+    private static void ReadGraph(ReadOnlySpan<byte> data, List<OnnxNode> nodes, Dictionary<string, OnnxTensor> constants, List<OnnxInput> inputs,
+        List<string> outputs)
     {
         var reader = new Fields(data);
         while (reader.Next(out int field, out var payload, out _))
@@ -131,7 +132,8 @@ internal static class OnnxModelReader
         return new OnnxNode(op, name, inputs.ToArray(), outputs.ToArray(), ints, floats);
     }
 
-    private static void ReadAttribute(ReadOnlySpan<byte> data, Dictionary<string, long[]> ints, Dictionary<string, float[]> floats, ref OnnxTensor? tensor)
+    private static void ReadAttribute(ReadOnlySpan<byte> data, Dictionary<string, long[]> ints, Dictionary<string, float[]> floats,
+        ref OnnxTensor? tensor)
     {
         string name = "";
         var intValues = new List<long>();

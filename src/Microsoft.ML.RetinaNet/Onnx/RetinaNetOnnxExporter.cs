@@ -69,7 +69,8 @@ internal sealed class RetinaNetOnnxExporter
             ["image_size"] = model.CanvasSize.ToString(CultureInfo.InvariantCulture),
             ["class_names"] = string.Join("\n", model.ClassNames),
             ["anchors"] = model.AnchorOptions.ToString(),
-            ["input"] = "images: float32 (N,3,S,S) RGB 0-255, IsoPad-resized (aspect kept, centred, black padding); image_sizes: float32 (N,2) original height,width",
+            ["input"] = "images: float32 (N,3,S,S) RGB 0-255, IsoPad-resized (aspect kept, centred, black padding); image_sizes: float32 (N,2) "
+                + "original height,width",
             ["outputs"] = "boxes (N,D,4) original pixels; scores (N,D) descending, -1 = padding; labels (N,D) int64 0-based; count (N) int64",
         };
         exporter._g.WriteModel(stream, "retinanet", typeof(RetinaNetOnnxExporter).Assembly.GetName().Version?.ToString() ?? "0", metadata);
@@ -124,7 +125,8 @@ internal sealed class RetinaNetOnnxExporter
     /// <summary>Initializers already written, by parameter name: the heads' weights are shared by the five levels.</summary>
     private readonly Dictionary<string, (string Weight, string Bias)> _written = new();
 
-    /// <summary>A Conv node; <paramref name="values"/> is read (and its initializers written) only the first time <paramref name="name"/> is used.</summary>
+    /// <summary>A Conv node; <paramref name="values"/> is read (and its initializers written) only the first time <paramref name="name"/>
+    /// is used.</summary>
     private string Conv(string input, string name, long[] shape, int stride, int padding, Func<(float[] Weight, float[] Bias)> values)
     {
         if (!_written.TryGetValue(name, out var names))
@@ -147,7 +149,8 @@ internal sealed class RetinaNetOnnxExporter
     {
         const string p = "backbone.body.";
         x = Relu(ConvBn(x, p + "conv1", p + "bn1", 2, 3));
-        x = _g.Node("MaxPool", new[] { x }, ("kernel_shape", new long[] { 3, 3 }), ("strides", new long[] { 2, 2 }), ("pads", new long[] { 1, 1, 1, 1 }));
+        x = _g.Node("MaxPool", new[] { x }, ("kernel_shape", new long[] { 3, 3 }), ("strides", new long[] { 2, 2 }), ("pads", new long[] { 1, 1, 1,
+            1 }));
         var bottleneck = ResNetBody.LayerCounts(_config.Depth).Bottleneck;
         var blocks = _config.Blocks;
         var outputs = new string[4];
@@ -250,7 +253,8 @@ internal sealed class RetinaNetOnnxExporter
     private void PostProcess(string[] logits, string[] deltas, long[] anchorsPerLevel, int numClasses)
     {
         var settings = _model.PostProcessing;
-        var anchors = _model.Anchors.Generate(NetworkConfig.LevelSizes(_model.CanvasSize, _model.CanvasSize), (_model.CanvasSize, _model.CanvasSize), CPU);
+        var anchors = _model.Anchors.Generate(NetworkConfig.LevelSizes(_model.CanvasSize, _model.CanvasSize), (_model.CanvasSize, _model.CanvasSize),
+            CPU);
         var geometry = Geometry();
         var boxes = new List<string>();
         var scores = new List<string>();
@@ -282,8 +286,10 @@ internal sealed class RetinaNetOnnxExporter
 
         // per-class scores (N, K, M): a candidate scores only in its own class
         var oneHot = _g.Node("OneHot", new[] { allLabels, _g.Ints(numClasses), _g.Floats(new[] { 0f, 1f }) }, ("axis", -1L)); // (N, M, K)
-        var classScores = _g.Node("Transpose", new[] { _g.Node("Mul", new[] { oneHot, _g.Node("Unsqueeze", new[] { allScores, _g.Ints(2) }) }) }, ("perm", new long[] { 0, 2, 1 }));
-        var selected = _g.Node("NonMaxSuppression", new[] { allBoxes, classScores, _g.Ints(m), _g.Floats(new[] { (float)settings.NmsThreshold }), _g.Floats(new[] { (float)settings.ScoreThreshold }) },
+        var classScores = _g.Node("Transpose", new[] { _g.Node("Mul", new[] { oneHot, _g.Node("Unsqueeze", new[] { allScores, _g.Ints(2) }) }) },
+            ("perm", new long[] { 0, 2, 1 }));
+        var selected = _g.Node("NonMaxSuppression", new[] { allBoxes, classScores, _g.Ints(m), _g.Floats(new[] { (float)settings.NmsThreshold }),
+            _g.Floats(new[] { (float)settings.ScoreThreshold }) },
             ("center_point_box", 0L)); // (S, 3): image, class, candidate
         var imageAndBox = _g.Node("Gather", new[] { selected, _g.Ints(0, 2) }, ("axis", 1L)); // (S, 2)
         var keptScores = _g.Node("GatherND", new[] { allScores, imageAndBox });
@@ -322,7 +328,8 @@ internal sealed class RetinaNetOnnxExporter
         var pcy = _g.Node("Add", new[] { _g.Node("Mul", new[] { d[1], h }), cy });
         var halfW = _g.Node("Mul", new[] { half, _g.Node("Mul", new[] { _g.Node("Exp", new[] { dw }), w }) });
         var halfH = _g.Node("Mul", new[] { half, _g.Node("Mul", new[] { _g.Node("Exp", new[] { dh }), h }) });
-        return _g.Node("Concat", new[] { _g.Node("Sub", new[] { pcx, halfW }), _g.Node("Sub", new[] { pcy, halfH }), _g.Node("Add", new[] { pcx, halfW }), _g.Node("Add", new[] { pcy, halfH }) }, ("axis", 2L));
+        return _g.Node("Concat", new[] { _g.Node("Sub", new[] { pcx, halfW }), _g.Node("Sub", new[] { pcy, halfH }), _g.Node("Add", new[] { pcx,
+            halfW }), _g.Node("Add", new[] { pcy, halfH }) }, ("axis", 2L));
     }
 
     /// <summary>Per image (N, 1, 1): the IsoPad letterbox (see Data/Letterbox.cs), in float32 as ML.NET computes it.</summary>
@@ -359,6 +366,7 @@ internal sealed class RetinaNetOnnxExporter
         var zero = _g.Floats(new[] { 0f });
         string Map(string v, string offset, string scale, string limit) =>
             _g.Node("Max", new[] { _g.Node("Min", new[] { _g.Node("Div", new[] { _g.Node("Sub", new[] { v, offset }), scale }), limit }), zero });
-        return _g.Node("Concat", new[] { Map(c[0], g.X0, g.ScaleX, g.Width), Map(c[1], g.Y0, g.ScaleY, g.Height), Map(c[2], g.X0, g.ScaleX, g.Width), Map(c[3], g.Y0, g.ScaleY, g.Height) }, ("axis", 2L));
+        return _g.Node("Concat", new[] { Map(c[0], g.X0, g.ScaleX, g.Width), Map(c[1], g.Y0, g.ScaleY, g.Height), Map(c[2], g.X0, g.ScaleX, g.Width),
+            Map(c[3], g.Y0, g.ScaleY, g.Height) }, ("axis", 2L));
     }
 }

@@ -18,10 +18,12 @@ internal static class MLNetInternals
         for (var type = catalog.GetType(); type != null; type = type.BaseType)
         {
             foreach (var property in type.GetProperties(Any | BindingFlags.DeclaredOnly))
-                if ((property.Name == "Environment" || property.Name.EndsWith(".Environment", StringComparison.Ordinal)) && property.GetValue(catalog) is IHostEnvironment env)
+                if ((property.Name == "Environment" || property.Name.EndsWith(".Environment", StringComparison.Ordinal))
+                    && property.GetValue(catalog) is IHostEnvironment env)
                     return env;
         }
-        throw new InvalidOperationException($"Could not find the ML.NET environment of {catalog.GetType().Name}; this Microsoft.ML version is not supported.");
+        throw new InvalidOperationException($"Could not find the ML.NET environment of {catalog.GetType().Name}; this Microsoft.ML version is not "
+            + $"supported.");
     }
 
     /// <summary><c>MLContext.GpuDeviceId</c> and <c>FallbackToCpu</c> as the environment holds them (null, false when absent).</summary>
@@ -44,7 +46,8 @@ internal static class MLNetInternals
 
     /// <summary>Calls ML.NET's internal <c>MLContext.CancelExecution()</c> (what AutoML-style callers do).</summary>
     public static void CancelExecution(MLContext context) =>
-        (typeof(MLContext).GetMethod("CancelExecution", Any) ?? throw new MissingMethodException(nameof(MLContext), "CancelExecution")).Invoke(context, null);
+        (typeof(MLContext).GetMethod("CancelExecution", Any) ?? throw new MissingMethodException(nameof(MLContext),
+            "CancelExecution")).Invoke(context, null);
 
     private static PropertyInfo? FindProperty(object target, string name)
     {

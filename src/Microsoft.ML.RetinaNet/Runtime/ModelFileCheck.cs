@@ -31,7 +31,8 @@ internal static class ModelFileCheck
             }
             crc ^= 0xFFFFFFFF;
             if (crc != entry.Crc32 || length != entry.Length)
-                throw new InvalidDataException($"entry '{entry.FullName}' does not match its checksum (CRC-32 {crc:x8}, recorded {entry.Crc32:x8}; {length} of {entry.Length} bytes)");
+                throw new InvalidDataException($"entry '{entry.FullName}' does not match its checksum (CRC-32 {crc:x8}, "
+                    + $"recorded {entry.Crc32:x8}; {length} of {entry.Length} bytes)");
         }
     }
 

@@ -73,7 +73,8 @@ internal static class NativeMemoryReuse
             {
                 if (--_holders > 0 || !Active) return;
                 Active = false;
-                Try(() => MallOpt(MmapMax, 65536) == 1 && MallOpt(TrimThreshold, 64 << 20) == 1 && MallOpt(TopPad, 128 << 10) == 1 && MallocTrim(0) >= 0);
+                Try(() => MallOpt(MmapMax, 65536) == 1 && MallOpt(TrimThreshold, 64 << 20) == 1 && MallOpt(TopPad, 128 << 10) == 1
+                    && MallocTrim(0) >= 0);
             }
         }
     }

@@ -47,7 +47,8 @@ internal static class SafeFile
             bool full = IsDiskFull(e);
             throw new IOException($"Could not write '{path}': {(full ? "the disk is full" : e.Message)}. " +
                 (File.Exists(path) ? "The previous file there is unchanged. " : "") +
-                (full ? "Free some space or choose a folder on another disk, then run again." : "Check that the folder is writable, then run again."), e);
+                (full ? "Free some space or choose a folder on another disk, then run again." : "Check that the folder is writable, then run "
+                    + "again."), e);
         }
         return digest;
     }
@@ -62,7 +63,8 @@ internal static class SafeFile
             return $"'{expected.Name}' has {info.Length} bytes, {expected.Length} were written (truncated or overwritten)";
         using var stream = File.OpenRead(path);
         string actual = Convert.ToHexString(SHA256.HashData(stream));
-        return string.Equals(actual, expected.Sha256, StringComparison.OrdinalIgnoreCase) ? null : $"'{expected.Name}' does not match its SHA-256 (the file is damaged)";
+        return string.Equals(actual, expected.Sha256,
+            StringComparison.OrdinalIgnoreCase) ? null : $"'{expected.Name}' does not match its SHA-256 (the file is damaged)";
     }
 
     private static bool IsDiskFull(Exception e)

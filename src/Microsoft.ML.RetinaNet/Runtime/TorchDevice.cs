@@ -18,6 +18,7 @@ internal static class TorchDevice
         string why = cuda.is_available()
             ? $"this machine has {cuda.device_count()} CUDA device(s)"
             : "TorchSharp has no CUDA backend here (build with -p:TorchBackend=cuda on a machine with an NVIDIA driver)";
-        throw new InvalidOperationException($"GPU {gpuDeviceId} was requested but {why}. Set MLContext.FallbackToCpu = true to train on the CPU instead.");
+        throw new InvalidOperationException($"GPU {gpuDeviceId} was requested but {why}. Set MLContext.FallbackToCpu = true to train on the CPU "
+            + $"instead.");
     }
 }

@@ -68,7 +68,8 @@ internal static class TorchNativeLibrary
 
         string copy = WritePatchedCopy(bytes);
         string? torchCpu = FindNative(torchSharp, "libtorch_cpu.so", "libtorch-cpu-linux-x64", LibTorchVersion())
-                           ?? throw new DllNotFoundException("libtorch_cpu.so was found neither beside " + original + " nor in the NuGet cache (package libtorch-cpu-linux-x64)");
+                           ?? throw new DllNotFoundException("libtorch_cpu.so was found neither beside " + original
+                               + " nor in the NuGet cache (package libtorch-cpu-linux-x64)");
         // libtorch's libraries find their own dependencies through $ORIGIN; once loaded, the copy's needs are met by soname.
         NativeLibrary.Load(torchCpu);
         string torch = Path.Combine(Path.GetDirectoryName(torchCpu)!, "libtorch.so");

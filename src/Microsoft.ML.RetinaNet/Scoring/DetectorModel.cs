@@ -16,7 +16,8 @@ internal sealed class DetectorModel : IDisposable
 {
     private readonly object _lock = new();
 
-    public DetectorModel(RetinaNetNetwork network, AnchorOptions anchors, PostProcessSettings postProcessing, int canvasSize, string[] classNames, Device device)
+    public DetectorModel(RetinaNetNetwork network, AnchorOptions anchors, PostProcessSettings postProcessing, int canvasSize, string[] classNames,
+        Device device)
     {
         Network = network;
         AnchorOptions = anchors.Clone();

@@ -31,7 +31,8 @@ public sealed class ImageSizeMapping : CustomMappingFactory<ImageSizeInput, Imag
             return;
         }
         if (image.Tag is string path && path.Length > 0 && Datasets.ImageFiles.Problem(path) is { } problem)
-            throw new InvalidDataException($"Image '{path}' cannot be scored: {problem}. Replace or remove the file (Microsoft.ML.RetinaNet.Datasets.ImageFiles.Problem checks files before scoring).");
+            throw new InvalidDataException($"Image '{path}' cannot be scored: {problem}. Replace or remove the file "
+                + $"(Microsoft.ML.RetinaNet.Datasets.ImageFiles.Problem checks files before scoring).");
         output.rn_image_sizes = new float[] { image.Height, image.Width };
     }
 

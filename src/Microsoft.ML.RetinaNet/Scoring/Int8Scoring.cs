@@ -17,7 +17,8 @@ internal static class Int8Scoring
         int? gpuDeviceId, bool fallbackToCpu, out ITransformer int8Chain)
     {
         if (calibration is null) throw new ArgumentNullException(nameof(calibration));
-        var images = calibration.Images ?? throw new ArgumentException("Int8Calibration.Images is not set: give it a sample of the training images (the model's input columns).", nameof(calibration));
+        var images = calibration.Images ?? throw new ArgumentException("Int8Calibration.Images is not set: give it a sample of the training images "
+            + "(the model's input columns).", nameof(calibration));
         var quantised = Int8Calibrator.Quantize(chainGraph, Preprocess(chain, images), calibration.MaxImages, out var summary);
         File.WriteAllBytes(int8Path, quantised);
         int8Chain = WithGraph(chain, images, int8Path, gpuDeviceId, fallbackToCpu);
@@ -49,7 +50,8 @@ internal static class Int8Scoring
     }
 
     private static DetectionMetrics Evaluate(ITransformer chain, IDataView data, Int8Calibration c) =>
-        ScoredDataEvaluation.Evaluate(chain.Transform(data), c.LabelColumnName, c.BoundingBoxColumnName, c.PredictedLabelColumnName, c.ScoreColumnName, c.PredictedBoundingBoxColumnName);
+        ScoredDataEvaluation.Evaluate(chain.Transform(data), c.LabelColumnName, c.BoundingBoxColumnName, c.PredictedLabelColumnName,
+            c.ScoreColumnName, c.PredictedBoundingBoxColumnName);
 
     /// <summary>The chain's transformers in order, nested chains opened.</summary>
     public static IEnumerable<ITransformer> Steps(ITransformer chain) => chain is IEnumerable<ITransformer> inner

@@ -18,9 +18,11 @@ internal static class OnnxScoringChain
         public string Name { get; set; } = "";
     }
 
-    private static readonly string[] Intermediate = { "rn_image", "rn_image_sizes", "rn_resized", "rn_images", "rn_boxes", "rn_scores", "rn_labels", "rn_count", "rn_label_index", "rn_label_name", "rn_score", "rn_predicted_boxes" };
+    private static readonly string[] Intermediate = { "rn_image", "rn_image_sizes", "rn_resized", "rn_images", "rn_boxes", "rn_scores", "rn_labels",
+        "rn_count", "rn_label_index", "rn_label_name", "rn_score", "rn_predicted_boxes" };
 
-    public static ITransformer Build(IDataView data, DetectorModel model, string onnxPath, string imageColumn, OutputColumns outputs, int? gpuDeviceId, bool fallbackToCpu)
+    public static ITransformer Build(IDataView data, DetectorModel model, string onnxPath, string imageColumn, OutputColumns outputs,
+        int? gpuDeviceId, bool fallbackToCpu)
     {
         var ml = new MLContext(seed: 0);
         // the same session options as a model loaded from model.zip (ScoringSessionOptions)

@@ -25,7 +25,8 @@ internal sealed class OutputColumns
     {
         var keyValues = NewColumn("KeyValues", SchemaShape.Column.VectorKind.Vector, TextDataViewType.Instance, false, null);
         var columns = input.Where(c => c.Name != PredictedLabel && c.Name != Score && c.Name != PredictedBoxes).ToList();
-        columns.Add(NewColumn(PredictedLabel, SchemaShape.Column.VectorKind.VariableVector, NumberDataViewType.UInt32, true, new SchemaShape(new[] { keyValues })));
+        columns.Add(NewColumn(PredictedLabel, SchemaShape.Column.VectorKind.VariableVector, NumberDataViewType.UInt32, true,
+            new SchemaShape(new[] { keyValues })));
         columns.Add(NewColumn(Score, SchemaShape.Column.VectorKind.VariableVector, NumberDataViewType.Single, false, null));
         columns.Add(NewColumn(PredictedBoxes, SchemaShape.Column.VectorKind.VariableVector, NumberDataViewType.Single, false, null));
         return new SchemaShape(columns);
@@ -34,8 +35,10 @@ internal sealed class OutputColumns
     private static readonly ConstructorInfo ColumnConstructor = typeof(SchemaShape.Column).GetConstructor(
         BindingFlags.Instance | BindingFlags.NonPublic | BindingFlags.Public, null,
         new[] { typeof(string), typeof(SchemaShape.Column.VectorKind), typeof(DataViewType), typeof(bool), typeof(SchemaShape) }, null)
-        ?? throw new InvalidOperationException("This version of Microsoft.ML has no SchemaShape.Column(name, kind, type, isKey, annotations) constructor.");
+        ?? throw new InvalidOperationException("This version of Microsoft.ML has no SchemaShape.Column(name, kind, type, isKey, annotations) "
+            + "constructor.");
 
-    private static SchemaShape.Column NewColumn(string name, SchemaShape.Column.VectorKind kind, DataViewType itemType, bool isKey, SchemaShape? annotations) =>
+    private static SchemaShape.Column NewColumn(string name, SchemaShape.Column.VectorKind kind, DataViewType itemType, bool isKey,
+        SchemaShape? annotations) =>
         (SchemaShape.Column)ColumnConstructor.Invoke(new object?[] { name, kind, itemType, isKey, annotations });
 }

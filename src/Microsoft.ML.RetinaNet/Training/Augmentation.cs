@@ -13,7 +13,8 @@ internal sealed class Augmentation
         if (flipProbability < 0 || flipProbability > 1)
             throw new ArgumentOutOfRangeException(nameof(flipProbability), flipProbability, "HorizontalFlipProbability must be between 0 and 1.");
         if (!(scaleMin > 0) || scaleMax < scaleMin)
-            throw new ArgumentOutOfRangeException(nameof(scaleMin), $"ScaleJitterMin ({scaleMin}) must be positive and not above ScaleJitterMax ({scaleMax}).");
+            throw new ArgumentOutOfRangeException(nameof(scaleMin),
+                $"ScaleJitterMin ({scaleMin}) must be positive and not above ScaleJitterMax ({scaleMax}).");
         (_flipProbability, _scaleMin, _scaleMax) = (flipProbability, scaleMin, scaleMax);
         _random = new Random(seed);
     }
@@ -37,7 +38,8 @@ internal sealed class Augmentation
         {
             long nh = Math.Max(1, (long)Math.Round(h * scale)), nw = Math.Max(1, (long)Math.Round(w * scale));
             // (3, h, w) -> (1, 3, h, w) -> (1, 3, nh, nw) -> (3, nh, nw)
-            result = nn.functional.interpolate(result.unsqueeze(0), new[] { nh, nw }, mode: InterpolationMode.Bilinear, align_corners: false).squeeze(0);
+            result = nn.functional.interpolate(result.unsqueeze(0), new[] { nh, nw }, mode: InterpolationMode.Bilinear,
+                align_corners: false).squeeze(0);
             float sx = (float)nw / w, sy = (float)nh / h;
             h = Math.Min(nh, canvasSize);
             w = Math.Min(nw, canvasSize);

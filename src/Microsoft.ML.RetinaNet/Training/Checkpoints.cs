@@ -40,7 +40,8 @@ internal static class Checkpoints
         Directory.CreateDirectory(directory);
         string step = draft.GlobalStep.ToString("D7", CultureInfo.InvariantCulture);
         var weights = SafeFile.Write(Path.Combine(directory, $"step-{step}.weights"), s => network.save(s));
-        var optimizerFile = SafeFile.Write(Path.Combine(directory, $"step-{step}.optimizer"), s => { using var writer = new BinaryWriter(s, System.Text.Encoding.UTF8, leaveOpen: true); ((TorchSharp.Modules.OptimizerHelper)optimizer).save_state_dict(writer); });
+        var optimizerFile = SafeFile.Write(Path.Combine(directory, $"step-{step}.optimizer"), s => { using var writer = new BinaryWriter(s,
+            System.Text.Encoding.UTF8, leaveOpen: true); ((TorchSharp.Modules.OptimizerHelper)optimizer).save_state_dict(writer); });
         var best = newBest
             ? SafeFile.Write(Path.Combine(directory, $"best-{step}.weights"), s => network.save(s))
             : draft.PreviousBest;
@@ -54,7 +55,8 @@ internal static class Checkpoints
     /// The newest checkpoint in <paramref name="directory"/> whose files verify, loaded into the network and optimiser;
     /// null when there is none. Damaged checkpoints are passed to <paramref name="report"/> and skipped.
     /// </summary>
-    public static CheckpointState? Resume(string directory, CheckpointSettings settings, RetinaNetNetwork network, optim.Optimizer optimizer, Action<string> report)
+    public static CheckpointState? Resume(string directory, CheckpointSettings settings, RetinaNetNetwork network, optim.Optimizer optimizer,
+        Action<string> report)
     {
         if (!Directory.Exists(directory))
             return null;
@@ -95,7 +97,8 @@ internal static class Checkpoints
             return state;
         }
         if (candidates.Count > 0)
-            throw new InvalidDataException($"None of the {candidates.Count} checkpoint(s) in '{directory}' is intact (they are renamed to *{DamagedSuffix}), " +
+            throw new InvalidDataException($"None of the {candidates.Count} checkpoint(s) in '{directory}' is intact (they are renamed to "
+                + $"*{DamagedSuffix}), " +
                 "so training cannot resume. Delete the folder, or set ResumeFromCheckpoint = false, to start again.");
         return null;
     }
@@ -159,7 +162,8 @@ internal static class Checkpoints
             {
                 string name = Path.GetFileName(file);
                 if (name.EndsWith(DamagedSuffix, StringComparison.Ordinal) || keep.Contains(name)) return false;
-                return name.StartsWith(Prefix, StringComparison.Ordinal) || name.StartsWith("step-", StringComparison.Ordinal) || name.StartsWith("best-", StringComparison.Ordinal);
+                return name.StartsWith(Prefix, StringComparison.Ordinal) || name.StartsWith("step-", StringComparison.Ordinal)
+                    || name.StartsWith("best-", StringComparison.Ordinal);
             })
             .OrderBy(file => Path.GetFileName(file).StartsWith(Prefix, StringComparison.Ordinal) ? 0 : 1)
             .ThenBy(file => file, StringComparer.Ordinal)
@@ -174,5 +178,6 @@ internal sealed record CheckpointStateDraft(int CompletedEpochs, int StepsIntoEp
     int BestEpoch, int EpochsWithoutImprovement, List<EpochRecord> History, FileDigest? PreviousBest, CheckpointSettings Settings)
 {
     public CheckpointState Complete(FileDigest weights, FileDigest optimizer, FileDigest? best) =>
-        new(CompletedEpochs, StepsIntoEpoch, EpochLossSum, GlobalStep, ImagesSeen, BestEpoch, EpochsWithoutImprovement, History, weights, optimizer, best, Settings);
+        new(CompletedEpochs, StepsIntoEpoch, EpochLossSum, GlobalStep, ImagesSeen, BestEpoch, EpochsWithoutImprovement, History, weights, optimizer,
+            best, Settings);
 }

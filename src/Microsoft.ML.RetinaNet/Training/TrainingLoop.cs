@@ -11,7 +11,8 @@ using static TorchSharp.torch;
 namespace Microsoft.ML.RetinaNet.Training;
 
 /// <summary>What training did, for the log and the caller.</summary>
-internal sealed record TrainingSummary(int Epochs, int Steps, int Images, double Seconds, double StepSeconds, IReadOnlyList<EpochRecord> History, int BestEpoch);
+internal sealed record TrainingSummary(int Epochs, int Steps, int Images, double Seconds, double StepSeconds, IReadOnlyList<EpochRecord> History,
+    int BestEpoch);
 
 /// <summary>
 /// Epochs of shuffled batches with augmentation, the learning-rate plan, validation mAP after each epoch with the
@@ -45,10 +46,12 @@ internal sealed class TrainingLoop
         optim.Optimizer optimizer = o.Optimizer == RetinaNetOptimizer.AdamW
             ? optim.AdamW(trainable, o.LearningRate, weight_decay: o.WeightDecay)
             : optim.SGD(trainable, o.LearningRate, momentum: o.Momentum, weight_decay: o.WeightDecay);
-        var loss = new DetectionLoss(new LossSettings(o.FocalAlpha, o.FocalGamma, o.BoxLoss!.Value, 1.0, o.ForegroundIouThreshold, o.BackgroundIouThreshold));
+        var loss = new DetectionLoss(new LossSettings(o.FocalAlpha, o.FocalGamma, o.BoxLoss!.Value, 1.0, o.ForegroundIouThreshold,
+            o.BackgroundIouThreshold));
         var step = new TrainingStep(network, _model.Anchors, loss, optimizer, o.GradientClipNorm, o.Precision);
         int stepsPerEpoch = (train.Examples.Count + o.BatchSize - 1) / o.BatchSize;
-        var plan = new LearningRatePlan(o.LearningRate, o.WarmupSteps, o.WarmupFactor, o.Schedule, o.StepEpochs, o.StepGamma, stepsPerEpoch, o.Epochs);
+        var plan = new LearningRatePlan(o.LearningRate, o.WarmupSteps, o.WarmupFactor, o.Schedule, o.StepEpochs, o.StepGamma, stepsPerEpoch,
+            o.Epochs);
 
         int globalStep = 0, imagesSeen = 0, totalSteps = stepsPerEpoch * o.Epochs;
         float lastLoss = float.NaN;
@@ -68,16 +71,19 @@ internal sealed class TrainingLoop
         var stepClock = new Stopwatch(); // training steps only, for images/s
         int startEpoch = 1, startStep = 0, startImages = 0;
         double resumedLoss = 0;
-        var settings = new CheckpointSettings(o.Depth, o.PretrainedBackbone.ToString(), o.Version.ToString(), o.ImageSize, o.BatchSize, o.Seed, train.ClassNames.Length,
+        var settings = new CheckpointSettings(o.Depth, o.PretrainedBackbone.ToString(), o.Version.ToString(), o.ImageSize, o.BatchSize, o.Seed,
+            train.ClassNames.Length,
             o.Anchors.HeadAnchorsPerLocation, train.Examples.Count, o.Optimizer.ToString(), string.Join(" ", o.Anchors.Strides));
         FileDigest? bestFile = null;
         try
         {
             if (o.ResumeFromCheckpoint && o.CheckpointDirectory != null
-                && Checkpoints.Resume(o.CheckpointDirectory, settings, network, optimizer, m => _channel.Warning(MessageSensitivity.None, m)) is { } state)
+                && Checkpoints.Resume(o.CheckpointDirectory, settings, network, optimizer, m => _channel.Warning(MessageSensitivity.None,
+                    m)) is { } state)
             {
                 (startEpoch, startStep, resumedLoss) = (state.CompletedEpochs + 1, state.StepsIntoEpoch, state.EpochLossSum);
-                (globalStep, imagesSeen, bestEpoch, epochsWithoutImprovement, bestFile) = (state.GlobalStep, state.ImagesSeen, state.BestEpoch, state.EpochsWithoutImprovement, state.BestWeights);
+                (globalStep, imagesSeen, bestEpoch, epochsWithoutImprovement, bestFile) = (state.GlobalStep, state.ImagesSeen, state.BestEpoch,
+                    state.EpochsWithoutImprovement, state.BestWeights);
                 history.AddRange(state.History);
                 epochLosses.AddRange(state.History.Select(h => (float)h.MeanLoss));
                 validationMap.AddRange(state.History.Where(h => h.ValidationMap.HasValue).Select(h => h.ValidationMap!.Value));
@@ -90,7 +96,8 @@ internal sealed class TrainingLoop
             startImages = imagesSeen;
             void Checkpoint(int completedEpochs, int stepsIntoEpoch, double lossSum, bool newBest)
             {
-                var draft = new CheckpointStateDraft(completedEpochs, stepsIntoEpoch, lossSum, globalStep, imagesSeen, bestEpoch, epochsWithoutImprovement,
+                var draft = new CheckpointStateDraft(completedEpochs, stepsIntoEpoch, lossSum, globalStep, imagesSeen, bestEpoch,
+                    epochsWithoutImprovement,
                     history.ToList(), bestFile, settings);
                 bestFile = Checkpoints.Save(o.CheckpointDirectory!, network, optimizer, draft, newBest);
             }
@@ -117,9 +124,11 @@ internal sealed class TrainingLoop
                     stepClock.Stop();
                     if (!float.IsFinite(losses.Total))
                         throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
-                            $"The loss became {losses.Total} at epoch {epoch}, step {b + 1} (learning rate {rate:G3}) on {string.Join(", ", examples.Select(e => e.Name))}. ")
+                            $"The loss became {losses.Total} at epoch {epoch}, step {b + 1} (learning rate {rate:G3}) "
+                                + $"on {string.Join(", ", examples.Select(e => e.Name))}. ")
                             + "Lower LearningRate, raise WarmupSteps, or check those rows' boxes."
-                            + (o.CheckpointDirectory != null ? $" The checkpoints in {o.CheckpointDirectory} are from before this step (the newest two are kept)." : ""));
+                            + (o.CheckpointDirectory != null ? $" The checkpoints in {o.CheckpointDirectory} are from before this step (the newest "
+                                + $"two are kept)." : ""));
                     globalStep++;
                     imagesSeen += examples.Count;
                     lastLoss = losses.Total;
@@ -127,20 +136,28 @@ internal sealed class TrainingLoop
                     double imagesPerSecond = (imagesSeen - startImages) / stepClock.Elapsed.TotalSeconds;
                     if (globalStep % Math.Max(1, o.LogEveryNSteps) == 0 || b == stepsPerEpoch - 1)
                         _channel.Info(MessageSensitivity.None, string.Create(CultureInfo.InvariantCulture,
-                            $"epoch {epoch}/{o.Epochs} step {b + 1}/{stepsPerEpoch}: loss {losses.Total:F4} (classification {losses.Classification:F4}, box {losses.Box:F4}), lr {rate:0.00e+00}, {imagesPerSecond:F2} images/s"));
-                    o.Progress?.Invoke(new TrainingProgress(epoch, o.Epochs, b + 1, stepsPerEpoch, globalStep, totalSteps, losses.Total, imagesPerSecond));
-                    if (o.CheckpointDirectory != null && o.CheckpointEveryNSteps > 0 && (b + 1) % o.CheckpointEveryNSteps == 0 && b + 1 < stepsPerEpoch)
+                            $"epoch {epoch}/{o.Epochs} step {b + 1}/{stepsPerEpoch}: loss {losses.Total:F4} "
+                                + $"(classification {losses.Classification:F4}, box {losses.Box:F4}), lr {rate:0.00e+00}, {imagesPerSecond:F2} "
+                                    + $"images/s"));
+                    o.Progress?.Invoke(new TrainingProgress(epoch, o.Epochs, b + 1, stepsPerEpoch, globalStep, totalSteps, losses.Total,
+                        imagesPerSecond));
+                    if (o.CheckpointDirectory != null && o.CheckpointEveryNSteps > 0 && (b + 1) % o.CheckpointEveryNSteps == 0 && b
+                        + 1 < stepsPerEpoch)
                         Checkpoint(epoch - 1, b + 1, epochLoss, newBest: false);
                 }
                 epochLosses.Add((float)(epochLoss / stepsPerEpoch));
-                string line = string.Create(CultureInfo.InvariantCulture, $"epoch {epoch}/{o.Epochs} done in {epochClock.Elapsed.TotalSeconds:F1} s: mean loss {epochLosses[^1]:F4}, working set {Process.GetCurrentProcess().WorkingSet64 / (1024 * 1024)} MiB");
+                string line = string.Create(CultureInfo.InvariantCulture,
+                    $"epoch {epoch}/{o.Epochs} done in {epochClock.Elapsed.TotalSeconds:F1} s: mean loss {epochLosses[^1]:F4}, working "
+                        + $"set {Process.GetCurrentProcess().WorkingSet64 / (1024 * 1024)} MiB");
 
                 if (validation != null)
                 {
                     var metrics = DatasetEvaluation.Evaluate(_model, validation, o.BatchSize, _cancellation);
                     validationMap.Add(metrics.MeanAveragePrecision);
-                    line += string.Create(CultureInfo.InvariantCulture, $", validation mAP {metrics.MeanAveragePrecision:F4}, AP50 {metrics.AveragePrecision50:F4}");
-                    history.Add(new EpochRecord(epoch, epochLosses[^1], metrics.MeanAveragePrecision, metrics.AveragePrecision50, epochClock.Elapsed.TotalSeconds));
+                    line += string.Create(CultureInfo.InvariantCulture,
+                        $", validation mAP {metrics.MeanAveragePrecision:F4}, AP50 {metrics.AveragePrecision50:F4}");
+                    history.Add(new EpochRecord(epoch, epochLosses[^1], metrics.MeanAveragePrecision, metrics.AveragePrecision50,
+                        epochClock.Elapsed.TotalSeconds));
                     if (bestWeights == null || metrics.MeanAveragePrecision > validationMap[bestEpoch - 1])
                     {
                         DisposeAll(bestWeights);
@@ -161,7 +178,8 @@ internal sealed class TrainingLoop
                     Checkpoint(epoch, 0, 0, newBest: bestEpoch == epoch);
                 if (o.EarlyStoppingPatience > 0 && epochsWithoutImprovement >= o.EarlyStoppingPatience)
                 {
-                    _channel.Info(MessageSensitivity.None, $"early stopping after epoch {epoch}: no better validation mAP for {o.EarlyStoppingPatience} epoch(s)");
+                    _channel.Info(MessageSensitivity.None,
+                        $"early stopping after epoch {epoch}: no better validation mAP for {o.EarlyStoppingPatience} epoch(s)");
                     break;
                 }
             }
@@ -171,7 +189,8 @@ internal sealed class TrainingLoop
                 var current = network.state_dict();
                 foreach (var (key, value) in bestWeights)
                     current[key].copy_(value);
-                _channel.Info(MessageSensitivity.None, $"kept the weights of epoch {bestEpoch} (best validation mAP {validationMap[bestEpoch - 1]:F4})");
+                _channel.Info(MessageSensitivity.None,
+                    $"kept the weights of epoch {bestEpoch} (best validation mAP {validationMap[bestEpoch - 1]:F4})");
             }
         }
         finally
@@ -179,7 +198,8 @@ internal sealed class TrainingLoop
             DisposeAll(bestWeights);
             optimizer.Dispose();
         }
-        return new TrainingSummary(epochLosses.Count, globalStep, imagesSeen - startImages, clock.Elapsed.TotalSeconds, stepClock.Elapsed.TotalSeconds, history, bestEpoch);
+        return new TrainingSummary(epochLosses.Count, globalStep, imagesSeen - startImages, clock.Elapsed.TotalSeconds,
+            stepClock.Elapsed.TotalSeconds, history, bestEpoch);
     }
 
     private static int EpochSeed(int seed, int epoch) => unchecked(seed * 1_000_003 + epoch);

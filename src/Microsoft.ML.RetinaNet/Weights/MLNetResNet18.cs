@@ -61,9 +61,12 @@ internal static class MLNetResNet18
         }
         var missing = candidates.Select(d => Files(d)).Select(f => File.Exists(f.Model) ? f.Preprocess : f.Model).ToList();
         throw new FileNotFoundException(
-            $"The pretrained ResNet-18 backbone needs ML.NET's package {PackageId}, whose files are not there: looked for {string.Join(" and ", missing.Select(m => $"'{m}'"))}. " +
-            $"Add the package ('dotnet add package {PackageId} --version {PackageVersion}', or '#r \"nuget: {PackageId}, {PackageVersion}\"' in a notebook); its build copies " +
-            $"the DnnImageModels folder into the output. Or set DnnImageModelsDirectory (CLI --dnn-image-models-directory) to the folder that holds ResNet18Onnx/ResNet18.onnx and ResNetPrepOnnx/ResNetPreprocess.onnx.",
+            $"The pretrained ResNet-18 backbone needs ML.NET's package {PackageId}, whose files are not there: looked "
+                + $"for {string.Join(" and ", missing.Select(m => $"'{m}'"))}. " +
+            $"Add the package ('dotnet add package {PackageId} --version {PackageVersion}', or '#r \"nuget: {PackageId}, {PackageVersion}\"' in a "
+                + $"notebook); its build copies " +
+            $"the DnnImageModels folder into the output. Or set DnnImageModelsDirectory (CLI --dnn-image-models-directory) to the folder that holds "
+                + $"ResNet18Onnx/ResNet18.onnx and ResNetPrepOnnx/ResNetPreprocess.onnx.",
             missing[0]);
     }
 
@@ -129,7 +132,8 @@ internal static class MLNetResNet18
             throw Bad($"expected one image input, found {dataInputs.Count}.");
         var stemConv = graph.Nodes.FirstOrDefault(n => n.OpType == "Conv" && n.Inputs[0] == dataInputs[0].Name)
             ?? throw Bad("no convolution reads the image input.");
-        var stemBn = Consumer(graph, stemConv.Outputs[0], "BatchNormalization") ?? throw Bad("the stem convolution is not followed by BatchNormalization.");
+        var stemBn = Consumer(graph, stemConv.Outputs[0],
+            "BatchNormalization") ?? throw Bad("the stem convolution is not followed by BatchNormalization.");
         var stemRelu = Consumer(graph, stemBn.Outputs[0], "Relu") ?? throw Bad("the stem has no ReLU.");
         var pool = Consumer(graph, stemRelu.Outputs[0], "MaxPool") ?? throw Bad("the stem has no max pool.");
         CheckConv(stemConv, 7, 2, Bad);
@@ -212,13 +216,15 @@ internal static class MLNetResNet18
         var k = conv.IntsOr("kernel_shape");
         var s = conv.IntsOr("strides", 1, 1);
         if (k.Length != 2 || k[0] != kernel || k[1] != kernel || s[0] != stride || s[1] != stride || conv.IntsOr("group", 1)[0] != 1)
-            throw bad($"the convolution '{conv.Name}' has kernel [{string.Join(", ", k)}], strides [{string.Join(", ", s)}]; expected {kernel}×{kernel}, stride {stride}.");
+            throw bad($"the convolution '{conv.Name}' has kernel [{string.Join(", ", k)}], strides [{string.Join(", ", s)}]; "
+                + $"expected {kernel}×{kernel}, stride {stride}.");
     }
 
     private static OnnxTensor Constant(OnnxModel graph, string name, Func<string, InvalidDataException> bad) =>
         graph.Constants.TryGetValue(name, out var t) ? t : throw bad($"'{name}' is not a float constant.");
 
-    private static void AddConv(Dictionary<string, (long[], float[])> weights, string key, OnnxNode conv, OnnxModel graph, Func<string, InvalidDataException> bad)
+    private static void AddConv(Dictionary<string, (long[], float[])> weights, string key, OnnxNode conv, OnnxModel graph, Func<string,
+        InvalidDataException> bad)
     {
         var w = Constant(graph, conv.Inputs[1], bad);
         weights[key + ".weight"] = (w.Dims, w.Data);
@@ -228,7 +234,8 @@ internal static class MLNetResNet18
     /// BatchNormalization (X, scale, B, mean, var) as FrozenBatchNorm2d buffers with ε = 1e-5: a convolution bias is moved
     /// into the running mean and another ε into the running variance, both exactly.
     /// </summary>
-    private static void AddBatchNorm(Dictionary<string, (long[], float[])> weights, string key, OnnxNode bn, OnnxNode conv, OnnxModel graph, Func<string, InvalidDataException> bad)
+    private static void AddBatchNorm(Dictionary<string, (long[], float[])> weights, string key, OnnxNode bn, OnnxNode conv, OnnxModel graph,
+        Func<string, InvalidDataException> bad)
     {
         if (bn.Inputs.Length != 5)
             throw bad($"BatchNormalization '{bn.Name}' has {bn.Inputs.Length} inputs, expected 5.");

@@ -20,7 +20,8 @@ internal static class TorchvisionWeights
     public static Dictionary<string, Tensor> Read(string path)
     {
         if (!File.Exists(path))
-            throw new FileNotFoundException($"Pretrained weights file '{path}' does not exist. Give the path of a torchvision .pth state_dict.", path);
+            throw new FileNotFoundException($"Pretrained weights file '{path}' does not exist. Give the path of a torchvision .pth state_dict.",
+                path);
         Hashtable table;
         try
         {
@@ -28,7 +29,8 @@ internal static class TorchvisionWeights
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            throw new InvalidDataException($"'{path}' is not a readable PyTorch state_dict (.pth saved with torch.save(model.state_dict(), path)): {e.Message}", e);
+            throw new InvalidDataException($"'{path}' is not a readable PyTorch state_dict (.pth saved with torch.save(model.state_dict(), "
+                + $"path)): {e.Message}", e);
         }
         var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         foreach (DictionaryEntry entry in table)
@@ -46,7 +48,8 @@ internal static class TorchvisionWeights
     /// a RetinaNet file trained for another number of classes loads everything but <c>cls_logits</c>, which keeps its
     /// initialisation (fine-tuning COCO weights to new classes).
     /// </summary>
-    public static void Load(RetinaNetNetwork network, string path, PretrainedWeightsKind kind = PretrainedWeightsKind.Auto, bool keepClassLogitsOnClassCountChange = false,
+    public static void Load(RetinaNetNetwork network, string path, PretrainedWeightsKind kind = PretrainedWeightsKind.Auto,
+        bool keepClassLogitsOnClassCountChange = false,
         Action<string>? warn = null)
     {
         var source = Read(path);
@@ -60,7 +63,8 @@ internal static class TorchvisionWeights
         }
     }
 
-    internal static void Load(RetinaNetNetwork network, Dictionary<string, Tensor> source, string path, PretrainedWeightsKind kind, bool keepClassLogitsOnClassCountChange,
+    internal static void Load(RetinaNetNetwork network, Dictionary<string, Tensor> source, string path, PretrainedWeightsKind kind,
+        bool keepClassLogitsOnClassCountChange,
         Action<string>? warn = null)
     {
         if (kind == PretrainedWeightsKind.Auto)
@@ -99,7 +103,8 @@ internal static class TorchvisionWeights
                     {
                         long anchors = network.Config.AnchorsPerLocation;
                         warn?.Invoke($"'{path}' was trained for {value.shape[0] / anchors} classes and the data has {network.Config.NumClasses}: " +
-                            $"the classification layer {ClassLogitsPrefix.TrimEnd('.')} (file {Shape(value)}, model {Shape(destination)}) starts from a fresh initialisation; every other layer is loaded.");
+                            $"the classification layer {ClassLogitsPrefix.TrimEnd('.')} (file {Shape(value)}, model {Shape(destination)}) starts "
+                                + $"from a fresh initialisation; every other layer is loaded.");
                     }
                     continue;
                 }
@@ -115,7 +120,8 @@ internal static class TorchvisionWeights
         if (missing.Count + unexpected.Count + mismatched.Count > 0)
         {
             string what = kind == PretrainedWeightsKind.Backbone ? "an ImageNet ResNet" : "a torchvision RetinaNet";
-            var message = $"The weights in '{path}' do not fit this network (read as {what} state_dict; network ResNet-{network.Config.Depth} {network.Config.Version}, {network.Config.NumClasses} classes)."
+            var message = $"The weights in '{path}' do not fit this network (read as {what} state_dict; network "
+                + $"ResNet-{network.Config.Depth} {network.Config.Version}, {network.Config.NumClasses} classes)."
                 + List("missing from the file", missing) + List("unexpected in the file", unexpected) + List("with another shape", mismatched);
             if (mismatched.Any(m => m.StartsWith(ClassLogitsPrefix, StringComparison.Ordinal)) && mismatched.Count <= 2)
                 message += " Only the class count differs: allow a class-count change to keep the new classification layer's initialisation.";
@@ -133,7 +139,8 @@ internal static class TorchvisionWeights
             return PretrainedWeightsKind.RetinaNet;
         if (source.ContainsKey("conv1.weight") && source.Keys.Any(k => k.StartsWith("layer1.", StringComparison.Ordinal)))
             return PretrainedWeightsKind.Backbone;
-        throw new InvalidDataException($"'{path}' is neither a torchvision RetinaNet state_dict (keys 'backbone.body.*') nor an ImageNet ResNet one (keys 'conv1.weight', 'layer1.*'). Its first keys: {string.Join(", ", source.Keys.Take(5))}.");
+        throw new InvalidDataException($"'{path}' is neither a torchvision RetinaNet state_dict (keys 'backbone.body.*') nor an ImageNet ResNet one "
+            + $"(keys 'conv1.weight', 'layer1.*'). Its first keys: {string.Join(", ", source.Keys.Take(5))}.");
     }
 
     private static bool IsBatchCounter(string key) => key.EndsWith("num_batches_tracked", StringComparison.Ordinal);
@@ -141,5 +148,6 @@ internal static class TorchvisionWeights
     private static string Shape(Tensor t) => "[" + string.Join(", ", t.shape) + "]";
 
     private static string List(string title, List<string> keys) => keys.Count == 0 ? "" :
-        $" {keys.Count} key(s) {title}: {string.Join("; ", keys.OrderBy(k => k, StringComparer.Ordinal).Take(ListedKeys))}{(keys.Count > ListedKeys ? $"; … and {keys.Count - ListedKeys} more" : "")}.";
+        $" {keys.Count} key(s) {title}: {string.Join("; ", keys.OrderBy(k => k, StringComparer.Ordinal).Take(ListedKeys))}"
+        + $"{(keys.Count > ListedKeys ? $"; … and {keys.Count - ListedKeys} more" : "")}.";
 }

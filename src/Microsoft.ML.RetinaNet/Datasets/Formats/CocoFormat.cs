@@ -46,13 +46,15 @@ public static class CocoFormat
     }
 
     /// <summary>The records of a COCO file (every image, also those without annotations) and the class names.</summary>
-    public static (List<DetectionRecord> Records, IReadOnlyList<string> ClassNames) Read(string jsonPath, CrowdAnnotations crowd = CrowdAnnotations.Skip)
+    public static (List<DetectionRecord> Records, IReadOnlyList<string> ClassNames) Read(string jsonPath,
+        CrowdAnnotations crowd = CrowdAnnotations.Skip)
     {
         CocoFile file;
         try
         {
             using var stream = File.OpenRead(jsonPath);
-            file = JsonSerializer.Deserialize<CocoFile>(stream) ?? throw new DatasetFormatException(jsonPath, "top level", "the file is empty (null)");
+            file = JsonSerializer.Deserialize<CocoFile>(stream) ?? throw new DatasetFormatException(jsonPath, "top level",
+                "the file is empty (null)");
         }
         catch (JsonException e)
         {
@@ -60,7 +62,8 @@ public static class CocoFormat
             throw new DatasetFormatException(jsonPath, place, $"not valid COCO JSON: {e.Message}", e);
         }
         if (file.Images is null) throw new DatasetFormatException(jsonPath, "top level", "has no \"images\" array");
-        if (file.Categories is null || file.Categories.Count == 0) throw new DatasetFormatException(jsonPath, "top level", "has no \"categories\"; a detector needs at least one");
+        if (file.Categories is null || file.Categories.Count == 0) throw new DatasetFormatException(jsonPath, "top level",
+            "has no \"categories\"; a detector needs at least one");
         NoNullEntries(jsonPath, "images", file.Images);
         NoNullEntries(jsonPath, "categories", file.Categories);
         NoNullEntries(jsonPath, "annotations", file.Annotations);
@@ -76,20 +79,26 @@ public static class CocoFormat
         foreach (var image in file.Images)
         {
             if (string.IsNullOrWhiteSpace(image.FileName)) throw new DatasetFormatException(jsonPath, $"image id {image.Id}", "has no file_name");
-            if (!images.TryAdd(image.Id, (image, new List<string>(), new List<float>(), new List<bool>(), new List<double>()))) throw new DatasetFormatException(jsonPath, $"image id {image.Id}", "appears twice");
+            if (!images.TryAdd(image.Id, (image, new List<string>(), new List<float>(), new List<bool>(),
+                new List<double>()))) throw new DatasetFormatException(jsonPath, $"image id {image.Id}", "appears twice");
         }
         foreach (var a in file.Annotations ?? new List<CocoAnnotation>())
         {
             string place = $"annotation id {a.Id}";
-            if (!images.TryGetValue(a.ImageId, out var entry)) throw new DatasetFormatException(jsonPath, place, $"refers to image id {a.ImageId}, which is not in \"images\"");
-            if (!names.TryGetValue(a.CategoryId, out var name)) throw new DatasetFormatException(jsonPath, place, $"refers to category id {a.CategoryId}, which is not in \"categories\"");
+            if (!images.TryGetValue(a.ImageId, out var entry)) throw new DatasetFormatException(jsonPath, place,
+                $"refers to image id {a.ImageId}, which is not in \"images\"");
+            if (!names.TryGetValue(a.CategoryId, out var name)) throw new DatasetFormatException(jsonPath, place,
+                $"refers to category id {a.CategoryId}, which is not in \"categories\"");
             if (a.Bbox is not { Length: 4 } b) throw new DatasetFormatException(jsonPath, place, "needs a bbox of 4 numbers: x, y, width, height");
             if (!(b[2] > 0) || !(b[3] > 0) || b.Any(v => !double.IsFinite(v)))
-                throw new DatasetFormatException(jsonPath, place, $"bbox [{string.Join(", ", b.Select(v => v.ToString(CultureInfo.InvariantCulture)))}] needs finite numbers and a positive width and height (COCO boxes are x, y, width, height)");
+                throw new DatasetFormatException(jsonPath, place,
+                    $"bbox [{string.Join(", ", b.Select(v => v.ToString(CultureInfo.InvariantCulture)))}] needs finite numbers and a positive width "
+                        + $"and height (COCO boxes are x, y, width, height)");
             if (a.IsCrowd != 0 && crowd == CrowdAnnotations.Skip)
                 continue;
             if (a.Area is double given && !(given >= 0 && double.IsFinite(given)))
-                throw new DatasetFormatException(jsonPath, place, $"area {given.ToString(CultureInfo.InvariantCulture)} must be a finite number of 0 or more");
+                throw new DatasetFormatException(jsonPath, place,
+                    $"area {given.ToString(CultureInfo.InvariantCulture)} must be a finite number of 0 or more");
             entry.Labels.Add(name);
             entry.Boxes.AddRange(new[] { (float)b[0], (float)b[1], (float)(b[0] + b[2]), (float)(b[1] + b[3]) });
             entry.Crowd.Add(a.IsCrowd != 0);
@@ -121,7 +130,8 @@ public static class CocoFormat
     public static void Write(string jsonPath, IEnumerable<DetectionRecord> records, IReadOnlyList<string> classNames, string imageFolder)
     {
         var ids = classNames.Select((n, i) => (n, i)).ToDictionary(x => x.n, x => x.i + 1L);
-        var file = new CocoFile { Images = new(), Annotations = new(), Categories = classNames.Select((n, i) => new CocoCategory { Id = i + 1, Name = n }).ToList() };
+        var file = new CocoFile { Images = new(), Annotations = new(), Categories = classNames.Select((n, i) => new CocoCategory { Id = i + 1,
+            Name = n }).ToList() };
         long imageId = 0, annotationId = 0;
         foreach (var r in records)
         {
@@ -134,10 +144,13 @@ public static class CocoFormat
                 if (!ids.TryGetValue(r.Label[k], out long category))
                     throw new DatasetFormatException(r.ImagePath, $"object {k}", $"label '{r.Label[k]}' is not one of the class names");
                 // width and height in double: the difference of two floats is exact there, so x + width reads back as x1 exactly
-                double x0 = r.BoundingBoxes[4 * k], y0 = r.BoundingBoxes[4 * k + 1], w = r.BoundingBoxes[4 * k + 2] - x0, h = r.BoundingBoxes[4 * k + 3] - y0;
-                file.Annotations.Add(new CocoAnnotation { Id = ++annotationId, ImageId = imageId, CategoryId = category, Bbox = new[] { x0, y0, w, h }, Area = w * h });
+                double x0 = r.BoundingBoxes[4 * k], y0 = r.BoundingBoxes[4 * k + 1], w = r.BoundingBoxes[4 * k + 2] - x0, h = r.BoundingBoxes[4 * k
+                    + 3] - y0;
+                file.Annotations.Add(new CocoAnnotation { Id = ++annotationId, ImageId = imageId, CategoryId = category, Bbox = new[] { x0, y0, w,
+                    h }, Area = w * h });
             }
         }
-        SafeFile.Write(jsonPath, stream => JsonSerializer.Serialize(stream, file, new JsonSerializerOptions { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull }));
+        SafeFile.Write(jsonPath, stream => JsonSerializer.Serialize(stream, file,
+            new JsonSerializerOptions { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull }));
     }
 }

@@ -25,7 +25,8 @@ public static class CsvFormat
             if (line.Length == 0) continue;
             var f = line.Split(',');
             if (f.Length != 6)
-                throw new DatasetFormatException(csvPath, $"line {lineNumber}", $"has {f.Length} fields; expected 6: path,x1,y1,x2,y2,class (or path,,,,, for an image without objects)");
+                throw new DatasetFormatException(csvPath, $"line {lineNumber}",
+                    $"has {f.Length} fields; expected 6: path,x1,y1,x2,y2,class (or path,,,,, for an image without objects)");
             string path = f[0].Trim();
             if (path.Length == 0) throw new DatasetFormatException(csvPath, $"line {lineNumber}", "has no image path");
             if (!byImage.TryGetValue(path, out var entry))
@@ -37,8 +38,10 @@ public static class CsvFormat
                 continue; // an image without objects
             var coordinates = new float[4];
             for (int i = 0; i < 4; i++)
-                if (!float.TryParse(f[i + 1], NumberStyles.Float, CultureInfo.InvariantCulture, out coordinates[i]) || !float.IsFinite(coordinates[i]))
-                    throw new DatasetFormatException(csvPath, $"line {lineNumber}", $"'{f[i + 1]}' is not a number (field {i + 2}, {new[] { "x1", "y1", "x2", "y2" }[i]})");
+                if (!float.TryParse(f[i + 1], NumberStyles.Float, CultureInfo.InvariantCulture, out coordinates[i])
+                    || !float.IsFinite(coordinates[i]))
+                    throw new DatasetFormatException(csvPath, $"line {lineNumber}",
+                        $"'{f[i + 1]}' is not a number (field {i + 2}, {new[] { "x1", "y1", "x2", "y2" }[i]})");
             if (coordinates[2] <= coordinates[0] || coordinates[3] <= coordinates[1])
                 throw new DatasetFormatException(csvPath, $"line {lineNumber}", $"box [{string.Join(", ", coordinates)}] needs x2 > x1 and y2 > y1");
             string label = f[5].Trim();
@@ -51,7 +54,8 @@ public static class CsvFormat
             entry.Labels.Add(label);
             entry.Boxes.AddRange(coordinates);
         }
-        var records = order.Select(p => new DetectionRecord { ImagePath = p, Label = byImage[p].Labels.ToArray(), BoundingBoxes = byImage[p].Boxes.ToArray() }).ToList();
+        var records = order.Select(p => new DetectionRecord { ImagePath = p, Label = byImage[p].Labels.ToArray(),
+            BoundingBoxes = byImage[p].Boxes.ToArray() }).ToList();
         return (records, classes);
     }
 
@@ -65,7 +69,8 @@ public static class CsvFormat
             {
                 if (r.Label.Length == 0) writer.WriteLine($"{r.ImagePath},,,,,");
                 for (int k = 0; k < r.Label.Length; k++)
-                    writer.WriteLine(string.Join(",", new[] { r.ImagePath }.Concat(r.BoundingBoxes.Skip(4 * k).Take(4).Select(v => v.ToString("R", CultureInfo.InvariantCulture))).Append(r.Label[k])));
+                    writer.WriteLine(string.Join(",", new[] { r.ImagePath }.Concat(r.BoundingBoxes.Skip(4 * k).Take(4).Select(v => v.ToString("R",
+                        CultureInfo.InvariantCulture))).Append(r.Label[k])));
             }
         });
     }

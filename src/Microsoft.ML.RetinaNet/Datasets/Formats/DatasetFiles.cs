@@ -8,7 +8,8 @@ public static class DatasetFiles
     /// <paramref name="imageFolder"/>. COCO keeps its image ids (and, with <paramref name="crowd"/> = Keep, its crowd
     /// regions flagged); the other formats number their images from 1 in file order.
     /// </summary>
-    public static (List<DetectionRecord> Records, IReadOnlyList<string> ClassNames) Read(AnnotationFormat format, string annotations, string imageFolder,
+    public static (List<DetectionRecord> Records, IReadOnlyList<string> ClassNames) Read(AnnotationFormat format, string annotations,
+        string imageFolder,
         CrowdAnnotations crowd = CrowdAnnotations.Skip)
     {
         if (!File.Exists(annotations) && !Directory.Exists(annotations))
@@ -21,7 +22,8 @@ public static class DatasetFiles
         return (records, classNames);
     }
 
-    private static (List<DetectionRecord> Records, IReadOnlyList<string> ClassNames) ReadOther(AnnotationFormat format, string annotations, string imageFolder)
+    private static (List<DetectionRecord> Records, IReadOnlyList<string> ClassNames) ReadOther(AnnotationFormat format, string annotations,
+        string imageFolder)
     {
         switch (format)
         {
@@ -34,7 +36,9 @@ public static class DatasetFiles
                 string? names = new[] { "classes.txt", "names.txt" }
                     .SelectMany(n => new[] { Path.Combine(annotations, n), Path.Combine(Path.GetDirectoryName(Path.GetFullPath(annotations))!, n) })
                     .FirstOrDefault(File.Exists);
-                return YoloFormat.Read(imageFolder, annotations, names ?? throw new FileNotFoundException($"YOLO labels in '{annotations}' need a classes.txt or names.txt with one class name per line, in or beside that folder."));
+                return YoloFormat.Read(imageFolder, annotations,
+                    names ?? throw new FileNotFoundException($"YOLO labels in '{annotations}' need a classes.txt or names.txt with one class name "
+                        + $"per line, in or beside that folder."));
             default:
                 throw new ArgumentOutOfRangeException(nameof(format), format, "Unknown annotation format.");
         }

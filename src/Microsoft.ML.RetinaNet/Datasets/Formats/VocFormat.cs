@@ -12,7 +12,8 @@ namespace Microsoft.ML.RetinaNet.Datasets.Formats;
 public static class VocFormat
 {
     /// <summary>Records of every .xml file in <paramref name="annotationFolder"/>, sorted by file name.</summary>
-    public static (List<DetectionRecord> Records, IReadOnlyList<string> ClassNames) Read(string annotationFolder, IReadOnlyList<string>? classNames = null)
+    public static (List<DetectionRecord> Records, IReadOnlyList<string> ClassNames) Read(string annotationFolder,
+        IReadOnlyList<string>? classNames = null)
     {
         var records = new List<DetectionRecord>();
         var seen = new SortedSet<string>(StringComparer.Ordinal);
@@ -38,7 +39,8 @@ public static class VocFormat
                 string place = $"line {((IXmlLineInfo)obj).LineNumber}";
                 string? name = obj.Element("name")?.Value.Trim();
                 if (string.IsNullOrEmpty(name)) throw new DatasetFormatException(file, place, "an <object> has no <name>");
-                if (classNames != null && !classNames.Contains(name)) throw new DatasetFormatException(file, place, $"class '{name}' is not in the given class list");
+                if (classNames != null && !classNames.Contains(name)) throw new DatasetFormatException(file, place,
+                    $"class '{name}' is not in the given class list");
                 var box = obj.Element("bndbox") ?? throw new DatasetFormatException(file, place, "an <object> has no <bndbox>");
                 var v = new[] { "xmin", "ymin", "xmax", "ymax" }.Select(tag =>
                 {
@@ -46,13 +48,15 @@ public static class VocFormat
                     return float.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out float value) && float.IsFinite(value)
                         ? value : throw new DatasetFormatException(file, place, $"<{tag}> is '{text}', not a number");
                 }).ToArray();
-                if (v[2] <= v[0] || v[3] <= v[1]) throw new DatasetFormatException(file, place, $"box [{string.Join(", ", v)}] needs xmax > xmin and ymax > ymin");
+                if (v[2] <= v[0] || v[3] <= v[1]) throw new DatasetFormatException(file, place,
+                    $"box [{string.Join(", ", v)}] needs xmax > xmin and ymax > ymin");
                 labels.Add(name);
                 boxes.AddRange(v);
                 difficult.Add(obj.Element("difficult")?.Value.Trim() == "1");
                 seen.Add(name);
             }
-            records.Add(new DetectionRecord { ImagePath = fileName, Label = labels.ToArray(), BoundingBoxes = boxes.ToArray(), Difficult = difficult.ToArray() });
+            records.Add(new DetectionRecord { ImagePath = fileName, Label = labels.ToArray(), BoundingBoxes = boxes.ToArray(),
+                Difficult = difficult.ToArray() });
         }
         return (records, classNames ?? seen.ToList());
     }

@@ -32,16 +32,21 @@ public static class YoloFormat
                     lineNumber++;
                     var f = raw.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
                     if (f.Length == 0) continue;
-                    if (f.Length != 5) throw new DatasetFormatException(labels, $"line {lineNumber}", $"has {f.Length} fields; expected 5: class cx cy w h");
+                    if (f.Length != 5) throw new DatasetFormatException(labels, $"line {lineNumber}",
+                        $"has {f.Length} fields; expected 5: class cx cy w h");
                     if (!int.TryParse(f[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out int cls) || cls < 0 || cls >= names.Count)
-                        throw new DatasetFormatException(labels, $"line {lineNumber}", $"class '{f[0]}' is not an index into the {names.Count} names of {namesPath}");
+                        throw new DatasetFormatException(labels, $"line {lineNumber}",
+                            $"class '{f[0]}' is not an index into the {names.Count} names of {namesPath}");
                     var v = new double[4];
                     for (int i = 0; i < 4; i++)
                         if (!double.TryParse(f[i + 1], NumberStyles.Float, CultureInfo.InvariantCulture, out v[i]) || !(v[i] >= 0 && v[i] <= 1))
-                            throw new DatasetFormatException(labels, $"line {lineNumber}", $"'{f[i + 1]}' must be a number in [0, 1] (YOLO coordinates are normalised by the image size)");
-                    if (!(v[2] > 0) || !(v[3] > 0)) throw new DatasetFormatException(labels, $"line {lineNumber}", "width and height must be positive");
+                            throw new DatasetFormatException(labels, $"line {lineNumber}",
+                                $"'{f[i + 1]}' must be a number in [0, 1] (YOLO coordinates are normalised by the image size)");
+                    if (!(v[2] > 0) || !(v[3] > 0)) throw new DatasetFormatException(labels, $"line {lineNumber}",
+                        "width and height must be positive");
                     classes.Add(names[cls]);
-                    boxes.AddRange(new[] { (float)((v[0] - v[2] / 2) * width), (float)((v[1] - v[3] / 2) * height), (float)((v[0] + v[2] / 2) * width), (float)((v[1] + v[3] / 2) * height) });
+                    boxes.AddRange(new[] { (float)((v[0] - v[2] / 2) * width), (float)((v[1] - v[3] / 2) * height), (float)((v[0]
+                        + v[2] / 2) * width), (float)((v[1] + v[3] / 2) * height) });
                 }
                 record.Label = classes.ToArray();
                 record.BoundingBoxes = boxes.ToArray();
