@@ -224,8 +224,7 @@ public sealed partial class RetinaNetTrainer : IEstimator<RetinaNetTransformer>
         string? backboneSource = null;
         if (packaged)
         {
-            var (model, preprocess) = MLNetResNet18.Locate(o.DnnImageModelsDirectory);
-            backbone = MLNetResNet18.Import(model, preprocess);
+            (backbone, var model) = MLNetResNet18.Load(o.DnnImageModelsDirectory);
             backboneSource = model;
             channel.Info(MessageSensitivity.None,
                 $"backbone: ML.NET's ImageNet ResNet-18 ({MLNetResNet18.PackageId}, blocks [{string.Join(", ", MLNetResNet18.StageBlocks)}]) "

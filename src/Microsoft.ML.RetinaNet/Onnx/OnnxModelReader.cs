@@ -60,7 +60,7 @@ internal static class OnnxModelReader
         var constants = new Dictionary<string, OnnxTensor>(StringComparer.Ordinal);
         var inputs = new List<OnnxInput>();
         var outputs = new List<string>();
-        var reader = new Fields(model);
+        var reader = new ProtoReader(model);
         while (reader.Next(out int field, out var payload, out _))
         {
             if (field == 2) producer = Encoding.UTF8.GetString(payload);
@@ -74,7 +74,7 @@ internal static class OnnxModelReader
 
     private static long ReadOpset(ReadOnlySpan<byte> data)
     {
-        var reader = new Fields(data);
+        var reader = new ProtoReader(data);
         long version = 0;
         while (reader.Next(out int field, out _, out ulong value))
             if (field == 2) version = (long)value;
@@ -84,7 +84,7 @@ internal static class OnnxModelReader
     private static void ReadGraph(ReadOnlySpan<byte> data, List<OnnxNode> nodes, Dictionary<string, OnnxTensor> constants, List<OnnxInput> inputs,
         List<string> outputs)
     {
-        var reader = new Fields(data);
+        var reader = new ProtoReader(data);
         while (reader.Next(out int field, out var payload, out _))
         {
             switch (field)
@@ -117,7 +117,7 @@ internal static class OnnxModelReader
         var ints = new Dictionary<string, long[]>(StringComparer.Ordinal);
         var floats = new Dictionary<string, float[]>(StringComparer.Ordinal);
         constantValue = null;
-        var reader = new Fields(data);
+        var reader = new ProtoReader(data);
         while (reader.Next(out int field, out var payload, out _))
         {
             switch (field)
@@ -138,7 +138,7 @@ internal static class OnnxModelReader
         string name = "";
         var intValues = new List<long>();
         var floatValues = new List<float>();
-        var reader = new Fields(data);
+        var reader = new ProtoReader(data);
         while (reader.Next(out int field, out var payload, out ulong value))
         {
             switch (field)
@@ -162,7 +162,7 @@ internal static class OnnxModelReader
         byte[]? raw = null;
         string name = "";
         long dataType = 0;
-        var reader = new Fields(data);
+        var reader = new ProtoReader(data);
         while (reader.Next(out int field, out var payload, out ulong value))
         {
             switch (field)
@@ -199,7 +199,7 @@ internal static class OnnxModelReader
         // ValueInfoProto: name (1), type (2) → tensor_type (1) → shape (2) → dim (1) → dim_value (1) | dim_param (2)
         string name = "";
         var dims = new List<long>();
-        var reader = new Fields(data);
+        var reader = new ProtoReader(data);
         while (reader.Next(out int field, out var payload, out _))
         {
             if (field == 1) name = Encoding.UTF8.GetString(payload);
@@ -210,20 +210,20 @@ internal static class OnnxModelReader
 
     private static void ReadTypeDims(ReadOnlySpan<byte> typeProto, List<long> dims)
     {
-        var type = new Fields(typeProto);
+        var type = new ProtoReader(typeProto);
         while (type.Next(out int f1, out var tensorType, out _))
         {
             if (f1 != 1) continue;
-            var tt = new Fields(tensorType);
+            var tt = new ProtoReader(tensorType);
             while (tt.Next(out int f2, out var shape, out _))
             {
                 if (f2 != 2) continue;
-                var s = new Fields(shape);
+                var s = new ProtoReader(shape);
                 while (s.Next(out int f3, out var dim, out _))
                 {
                     if (f3 != 1) continue;
                     long size = -1;
-                    var d = new Fields(dim);
+                    var d = new ProtoReader(dim);
                     while (d.Next(out int f4, out _, out ulong v))
                         if (f4 == 1) size = (long)v;
                     dims.Add(size);
@@ -235,7 +235,7 @@ internal static class OnnxModelReader
     private static void ReadInts(ReadOnlySpan<byte> payload, int wireType, ulong value, List<long> into)
     {
         if (wireType == 0) { into.Add(unchecked((long)value)); return; }
-        var packed = new Fields(payload);
+        var packed = new ProtoReader(payload);
         while (packed.HasMore)
             into.Add(unchecked((long)packed.Varint()));
     }
@@ -246,77 +246,5 @@ internal static class OnnxModelReader
         if (payload.Length % 4 != 0) throw new InvalidDataException("a packed float field has a length that is not a multiple of 4.");
         for (int i = 0; i < payload.Length; i += 4)
             into.Add(BinaryPrimitives.ReadSingleLittleEndian(payload[i..]));
-    }
-
-    /// <summary>Walks the fields of one message: length-delimited payloads, varints and fixed32 values.</summary>
-    private ref struct Fields
-    {
-        private readonly ReadOnlySpan<byte> _data;
-        private int _position;
-
-        public Fields(ReadOnlySpan<byte> data)
-        {
-            _data = data;
-            _position = 0;
-            LastWireType = -1;
-        }
-
-        public int LastWireType { get; private set; }
-
-        public readonly bool HasMore => _position < _data.Length;
-
-        public bool Next(out int field, out ReadOnlySpan<byte> payload, out ulong value)
-        {
-            payload = default;
-            value = 0;
-            field = 0;
-            if (_position >= _data.Length) return false;
-            ulong tag = Varint();
-            field = (int)(tag >> 3);
-            LastWireType = (int)(tag & 7);
-            switch (LastWireType)
-            {
-                case 0:
-                    value = Varint();
-                    break;
-                case 1:
-                    Need(8);
-                    value = BinaryPrimitives.ReadUInt64LittleEndian(_data[_position..]);
-                    _position += 8;
-                    break;
-                case 5:
-                    Need(4);
-                    value = BinaryPrimitives.ReadUInt32LittleEndian(_data[_position..]);
-                    _position += 4;
-                    break;
-                case 2:
-                    ulong length = Varint();
-                    if (length > (ulong)(_data.Length - _position)) throw new InvalidDataException("it is truncated.");
-                    payload = _data.Slice(_position, (int)length);
-                    _position += (int)length;
-                    break;
-                default:
-                    throw new InvalidDataException($"it has an unknown protobuf wire type {LastWireType}.");
-            }
-            return true;
-        }
-
-        private readonly void Need(int bytes)
-        {
-            if (_data.Length - _position < bytes) throw new InvalidDataException("it is truncated.");
-        }
-
-        public ulong Varint()
-        {
-            ulong result = 0;
-            for (int shift = 0; shift < 64; shift += 7)
-            {
-                Need(1);
-                byte b = _data[_position++];
-                result |= (ulong)(b & 0x7F) << shift;
-                if (b < 0x80) return result;
-            }
-            throw new InvalidDataException("it has a malformed varint.");
-        }
     }
 }

@@ -251,30 +251,19 @@ internal static class OnnxQuantizer
         FieldsWithRaw(message).Where(f => f.Payload is not null).Select(f => (f.Field, f.Payload!)).ToList();
 
     /// <summary>Every field: its number, its payload when length-delimited (null otherwise), and its bytes including the tag.</summary>
-    private static IEnumerable<(int Field, byte[]? Payload, byte[] Raw)> FieldsWithRaw(byte[] data)
+    private static List<(int Field, byte[]? Payload, byte[] Raw)> FieldsWithRaw(byte[] data)
     {
-        int position = 0;
-        while (position < data.Length)
+        var fields = new List<(int Field, byte[]? Payload, byte[] Raw)>();
+        var reader = new ProtoReader(data);
+        try
         {
-            int start = position;
-            ulong tag = OnnxRenamer.ReadVarint(data, ref position);
-            int field = (int)(tag >> 3), wire = (int)(tag & 7);
-            byte[]? payload = null;
-            switch (wire)
-            {
-                case 0: OnnxRenamer.ReadVarint(data, ref position); break;
-                case 1: position += 8; break;
-                case 5: position += 4; break;
-                case 2:
-                    int length = checked((int)OnnxRenamer.ReadVarint(data, ref position));
-                    if (length < 0 || position + length > data.Length) throw new InvalidDataException("The ONNX model is truncated.");
-                    payload = data.AsSpan(position, length).ToArray();
-                    position += length;
-                    break;
-                default: throw new InvalidDataException($"The ONNX model has an unknown protobuf wire type {wire}.");
-            }
-            if (position > data.Length) throw new InvalidDataException("The ONNX model is truncated.");
-            yield return (field, payload, data[start..position]);
+            while (reader.Next(out int field, out var payload, out _))
+                fields.Add((field, reader.LastWireType == 2 ? payload.ToArray() : null, data[reader.LastStart..reader.Position]));
         }
+        catch (InvalidDataException e) when (e.Message.StartsWith("it ", StringComparison.Ordinal))
+        {
+            throw new InvalidDataException("The ONNX model cannot be quantised: " + e.Message, e);
+        }
+        return fields;
     }
 }

@@ -40,75 +40,44 @@ internal static class OnnxRenamer
 
     private static void Copy(ReadOnlySpan<byte> data, Message message, IReadOnlyDictionary<string, string> names, Stream output)
     {
-        int position = 0;
-        while (position < data.Length)
+        var reader = new ProtoReader(data);
+        try
         {
-            int start = position;
-            ulong tag = ReadVarint(data, ref position);
-            int field = (int)(tag >> 3), wireType = (int)(tag & 7);
-            switch (wireType)
+            while (reader.Next(out int field, out var payload, out _))
             {
-                case 0:
-                    ReadVarint(data, ref position);
-                    break;
-                case 1:
-                    position += 8;
-                    break;
-                case 5:
-                    position += 4;
-                    break;
-                case 2:
+                Message? child = reader.LastWireType != 2 ? null : (message, field) switch
                 {
-                    int length = checked((int)ReadVarint(data, ref position));
-                    if (length < 0 || position + length > data.Length) throw new InvalidDataException("The ONNX model is truncated.");
-                    var payload = data.Slice(position, length);
-                    position += length;
-                    Message? child = (message, field) switch
-                    {
-                        (Message.Model, 7) => Message.Graph,
-                        (Message.Graph, 1) => Message.Node,
-                        (Message.Graph, 11 or 12 or 13) => Message.ValueInfo,
-                        _ => null,
-                    };
-                    string? renamed = child is null && (message is Message.Node or Message.ValueInfo)
-                        ? Renamed(message, field, System.Text.Encoding.UTF8.GetString(payload), names) : null;
-                    if (child is null && renamed is null)
-                        break; // copied below as it was
-                    byte[] replaced;
-                    if (child is { } c)
-                    {
-                        using var inner = new MemoryStream(length);
-                        Copy(payload, c, names, inner);
-                        replaced = inner.ToArray();
-                    }
-                    else
-                    {
-                        replaced = System.Text.Encoding.UTF8.GetBytes(renamed!);
-                    }
-                    ProtoWriter.WriteVarint(output, tag);
-                    ProtoWriter.WriteVarint(output, (ulong)replaced.Length);
-                    output.Write(replaced);
+                    (Message.Model, 7) => Message.Graph,
+                    (Message.Graph, 1) => Message.Node,
+                    (Message.Graph, 11 or 12 or 13) => Message.ValueInfo,
+                    _ => null,
+                };
+                string? renamed = reader.LastWireType == 2 && child is null && message is Message.Node or Message.ValueInfo
+                    ? Renamed(message, field, System.Text.Encoding.UTF8.GetString(payload), names) : null;
+                if (child is null && renamed is null)
+                {
+                    output.Write(data[reader.LastStart..reader.Position]); // as it was
                     continue;
                 }
-                default:
-                    throw new InvalidDataException($"The ONNX model has an unknown protobuf wire type {wireType}.");
+                byte[] replaced;
+                if (child is { } c)
+                {
+                    using var inner = new MemoryStream(payload.Length);
+                    Copy(payload, c, names, inner);
+                    replaced = inner.ToArray();
+                }
+                else
+                {
+                    replaced = System.Text.Encoding.UTF8.GetBytes(renamed!);
+                }
+                ProtoWriter.WriteVarint(output, (ulong)field << 3 | 2);
+                ProtoWriter.WriteVarint(output, (ulong)replaced.Length);
+                output.Write(replaced);
             }
-            if (position > data.Length) throw new InvalidDataException("The ONNX model is truncated.");
-            output.Write(data[start..position]);
         }
-    }
-
-    /// <summary>A base-128 varint at <paramref name="position"/>, which moves past it.</summary>
-    public static ulong ReadVarint(ReadOnlySpan<byte> data, ref int position)
-    {
-        ulong value = 0;
-        for (int shift = 0; shift < 64; shift += 7)
+        catch (InvalidDataException e) when (e.Message.StartsWith("it ", StringComparison.Ordinal))
         {
-            if (position >= data.Length) throw new InvalidDataException("The ONNX model is truncated.");
-            byte b = data[position++];
-            value |= (ulong)(b & 0x7F) << shift;
-            if (b < 0x80) return value;
+            throw new InvalidDataException("The ONNX model cannot be rewritten: " + e.Message, e);
         }
-        throw new InvalidDataException("The ONNX model has a malformed varint.");
     }
 }

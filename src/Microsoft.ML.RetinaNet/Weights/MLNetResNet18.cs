@@ -83,6 +83,16 @@ internal static class MLNetResNet18
         };
     }
 
+    /// <summary>
+    /// <see cref="Locate"/> then <see cref="Import"/>: the state_dict of the package's network and the path of the model file
+    /// it came from (for messages).
+    /// </summary>
+    public static (Dictionary<string, Tensor> Weights, string ModelPath) Load(string? modelsDirectory)
+    {
+        var (model, preprocess) = Locate(modelsDirectory);
+        return (Import(model, preprocess), model);
+    }
+
     /// <summary>Imports the network as a torchvision-layout state_dict (CPU float32 tensors) with the input convention folded in.</summary>
     public static Dictionary<string, Tensor> Import(string modelPath, string preprocessPath)
     {

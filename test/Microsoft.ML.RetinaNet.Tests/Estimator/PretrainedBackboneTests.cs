@@ -29,8 +29,7 @@ public sealed class PretrainedBackboneTests : IDisposable
         Assert.Equal(18, o.Depth); // the default Depth 50 does not apply to the packaged network
         using var channel = ((IHostEnvironment)_ml).Start("test");
         using var network = RetinaNetTrainer.CreateNetwork(o, 3, channel);
-        var (model, preprocess) = MLNetResNet18.Locate(null);
-        var imported = MLNetResNet18.Import(model, preprocess);
+        var (imported, _) = MLNetResNet18.Load(null);
         var state = network.state_dict();
         int compared = 0;
         foreach (var (key, value) in imported)

@@ -163,7 +163,7 @@ public sealed class MLNetResNet18Tests : IClassFixture<MLNetResNet18Tests.Images
         return maxDiff / maxRef;
     }
 
-    private static Dictionary<string, Tensor> Import() => MLNetResNet18.Import(MLNetResNet18.Locate(null).Model, MLNetResNet18.Locate(null).Preprocess);
+    private static Dictionary<string, Tensor> Import() => MLNetResNet18.Load(null).Weights;
 
     [Fact]
     public void TheImportedBodyGivesThePackageGraphsPooledFeatures()
