@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Microsoft.ML.RetinaNet.Datasets.Formats;
 
 namespace Microsoft.ML.RetinaNet.Cli;
 
@@ -58,20 +59,14 @@ internal static class ScoreCommand
     }
 
     /// <summary>COCO image ids by file name and category ids by class name: from the annotations, or numbered from 1.</summary>
-    private static (Dictionary<string, long> Images, Dictionary<string, long> Categories) Ids(string? annotations, List<string> files,
+    private static (IReadOnlyDictionary<string, long> Images, IReadOnlyDictionary<string, long> Categories) Ids(string? annotations,
+        List<string> files,
         string[] classes)
     {
         if (annotations is null)
             return (files.Order(StringComparer.Ordinal).Select((f, i) => (f, i)).ToDictionary(p => p.f, p => (long)p.i + 1),
                     classes.Select((c, i) => (c, i)).ToDictionary(p => p.c, p => (long)p.i + 1));
-        var root = JsonNode.Parse(File.ReadAllText(annotations))?.AsObject() ?? throw new InvalidDataException($"{annotations}: not a COCO "
-            + $"annotation file");
-        var images = new Dictionary<string, long>(StringComparer.Ordinal);
-        foreach (var image in root["images"]?.AsArray() ?? throw new InvalidDataException($"{annotations}: has no \"images\" array"))
-            images[Path.GetFileName(image!["file_name"]!.GetValue<string>())] = image["id"]!.GetValue<long>();
-        var categories = new Dictionary<string, long>(StringComparer.Ordinal);
-        foreach (var category in root["categories"]?.AsArray() ?? throw new InvalidDataException($"{annotations}: has no \"categories\" array"))
-            categories[category!["name"]!.GetValue<string>()] = category["id"]!.GetValue<long>();
+        var (images, categories) = CocoFormat.ReadIds(annotations);
         var missingImages = files.Where(f => !images.ContainsKey(f)).ToList();
         if (missingImages.Count > 0)
             throw new InvalidDataException($"{annotations} has no image "

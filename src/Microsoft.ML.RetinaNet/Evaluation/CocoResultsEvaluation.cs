@@ -1,13 +1,15 @@
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.ML.RetinaNet.Datasets;
+using Microsoft.ML.RetinaNet.Datasets.Formats;
 
 namespace Microsoft.ML.RetinaNet.Evaluation;
 
 /// <summary>
 /// The results-file mode, as pycocotools is used: <c>COCO(annotations)</c>, <c>loadRes(results)</c>, <c>COCOeval(…,
-/// 'bbox')</c>. Everything is read as the JSON numbers are (doubles): the ground truth's bbox, <c>area</c> (w·h when
-/// absent) and <c>iscrowd</c> per annotation in file order; each result's <c>image_id</c>, <c>category_id</c>,
+/// 'bbox')</c>. Everything is read as the JSON numbers are (doubles): the ground truth (read leniently by the one COCO
+/// reader, <see cref="CocoAnnotations"/>) with each annotation's bbox, <c>area</c> (w·h when absent) and <c>iscrowd</c> in
+/// file order; each result's <c>image_id</c>, <c>category_id</c>,
 /// <c>bbox</c> and <c>score</c> in file order (its area is w·h, as loadRes sets it). Classes are the categories in
 /// ascending id. Results for an image or a category the annotations do not have are an error (pycocotools refuses the
 /// first and silently drops the second).
@@ -29,49 +31,18 @@ internal static class CocoResultsEvaluation
         var images = new SortedDictionary<long, Image>();
         var categoryIndex = new Dictionary<long, int>();
         string[] classNames;
-        using (var gt = Parse(annotationsPath))
+        var gt = CocoAnnotations.Read(annotationsPath, CocoReading.Lenient);
+        foreach (var c in gt.Categories)
+            categoryIndex.Add(c.Id, categoryIndex.Count);
+        classNames = gt.Categories.Select(c => c.Name).ToArray();
+        foreach (var image in gt.Images)
+            images.Add(image.Id, new Image());
+        foreach (var a in gt.Annotations)
         {
-            var root = gt.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-                throw new DatasetFormatException(annotationsPath, "top level", "must be a COCO object with images, annotations and categories");
-            var categories = Array(annotationsPath, root, "categories").Select((c, i) => (Id: Long(annotationsPath, c, "id", $"categories[{i}]"),
-                Name: c.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString()! : Long(annotationsPath, c, "id",
-                    $"categories[{i}]").ToString(CultureInfo.InvariantCulture)))
-                .OrderBy(c => c.Id).ToList();
-            if (categories.Count == 0)
-                throw new DatasetFormatException(annotationsPath, "top level", "has no \"categories\"");
-            foreach (var c in categories)
-                if (!categoryIndex.TryAdd(c.Id, categoryIndex.Count))
-                    throw new DatasetFormatException(annotationsPath, $"category id {c.Id}", "appears twice");
-            classNames = categories.Select(c => c.Name).ToArray();
-            int index = 0;
-            foreach (var image in Array(annotationsPath, root, "images"))
-            {
-                long id = Long(annotationsPath, image, "id", $"images[{index++}]");
-                if (!images.TryAdd(id, new Image()))
-                    throw new DatasetFormatException(annotationsPath, $"image id {id}", "appears twice");
-            }
-            index = 0;
-            foreach (var a in root.TryGetProperty("annotations", out _) ? Array(annotationsPath, root,
-                "annotations") : Enumerable.Empty<JsonElement>())
-            {
-                string place = a.TryGetProperty("id", out var annId) ? $"annotation id {annId}" : $"annotations[{index}]";
-                index++;
-                long imageId = Long(annotationsPath, a, "image_id", place);
-                long categoryId = Long(annotationsPath, a, "category_id", place);
-                if (!images.TryGetValue(imageId, out var image))
-                    throw new DatasetFormatException(annotationsPath, place, $"refers to image id {imageId}, which is not in \"images\"");
-                if (!categoryIndex.TryGetValue(categoryId, out int k))
-                    throw new DatasetFormatException(annotationsPath, place, $"refers to category id {categoryId}, which is not in \"categories\"");
-                var b = Bbox(annotationsPath, a, place);
-                double? area = a.TryGetProperty("area", out var areaValue)
-                    && areaValue.ValueKind == JsonValueKind.Number ? areaValue.GetDouble() : null;
-                bool crowd = a.TryGetProperty("iscrowd", out var crowdValue) && crowdValue.ValueKind == JsonValueKind.Number
-                    && crowdValue.GetDouble() != 0;
-                image.Gt.Add(CocoBox.FromBbox(b[0], b[1], b[2], b[3], area));
-                image.GtLabels.Add(k);
-                image.GtCrowd.Add(crowd);
-            }
+            var image = images[a.ImageId];
+            image.Gt.Add(CocoBox.FromBbox(a.Bbox[0], a.Bbox[1], a.Bbox[2], a.Bbox[3], a.Area));
+            image.GtLabels.Add(categoryIndex[a.CategoryId]);
+            image.GtCrowd.Add(a.Crowd);
         }
         using (var results = Parse(resultsPath))
         {
@@ -119,14 +90,6 @@ internal static class CocoResultsEvaluation
         {
             throw new DatasetFormatException(path, e.LineNumber is long line ? $"line {line + 1}" : "JSON", $"not valid JSON: {e.Message}", e);
         }
-    }
-
-    private static IEnumerable<JsonElement> Array(string path, JsonElement root, string name)
-    {
-        if (!root.TryGetProperty(name, out var array) || array.ValueKind != JsonValueKind.Array)
-            throw new DatasetFormatException(path, "top level", $"has no \"{name}\" array");
-        return array.EnumerateArray().Select((e, i) => e.ValueKind == JsonValueKind.Object ? e : throw new DatasetFormatException(path,
-            $"\"{name}\"[{i}]", "must be an object"));
     }
 
     private static long Long(string path, JsonElement e, string name, string place)

@@ -22,6 +22,7 @@ internal static class TorchvisionWeights
         if (!File.Exists(path))
             throw new FileNotFoundException($"Pretrained weights file '{path}' does not exist. Give the path of a torchvision .pth state_dict.",
                 path);
+        PthPreflight.Check(path); // nothing unpickles a file that is not a plain state_dict
         Hashtable table;
         try
         {

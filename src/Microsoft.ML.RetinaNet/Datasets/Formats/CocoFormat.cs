@@ -8,12 +8,13 @@ namespace Microsoft.ML.RetinaNet.Datasets.Formats;
 
 /// <summary>
 /// COCO detection JSON (<c>images</c>, <c>annotations</c> with <c>bbox</c> = x, y, width, height, <c>categories</c> with ids
-/// that need not be contiguous) to and from <see cref="DetectionRecord"/>s. The JSON is read as a stream into compact
-/// objects; the images themselves are not opened (LoadImages does that lazily). Class names come from the categories
-/// in the order of their ids.
+/// that need not be contiguous) to and from <see cref="DetectionRecord"/>s. Read strictly for training by the one COCO
+/// reader (<see cref="CocoAnnotations"/>); the images themselves are not opened (LoadImages does that lazily). Class names
+/// come from the categories in the order of their ids.
 /// </summary>
 public static class CocoFormat
 {
+    // What Write serialises.
     private sealed class CocoFile
     {
         [JsonPropertyName("images")] public List<CocoImage>? Images { get; set; }
@@ -49,78 +50,44 @@ public static class CocoFormat
     public static (List<DetectionRecord> Records, IReadOnlyList<string> ClassNames) Read(string jsonPath,
         CrowdAnnotations crowd = CrowdAnnotations.Skip)
     {
-        CocoFile file;
-        try
+        var coco = CocoAnnotations.Read(jsonPath, CocoReading.Strict);
+        var names = coco.Categories.ToDictionary(c => c.Id, c => c.Name);
+        var images = coco.Images.ToDictionary(i => i.Id, _ => (Labels: new List<string>(), Boxes: new List<float>(), Crowd: new List<bool>(),
+            Area: new List<double>()));
+        foreach (var a in coco.Annotations)
         {
-            using var stream = File.OpenRead(jsonPath);
-            file = JsonSerializer.Deserialize<CocoFile>(stream) ?? throw new DatasetFormatException(jsonPath, "top level",
-                "the file is empty (null)");
-        }
-        catch (JsonException e)
-        {
-            string place = e.LineNumber is long line ? $"line {line + 1}, byte {e.BytePositionInLine + 1}" : "JSON";
-            throw new DatasetFormatException(jsonPath, place, $"not valid COCO JSON: {e.Message}", e);
-        }
-        if (file.Images is null) throw new DatasetFormatException(jsonPath, "top level", "has no \"images\" array");
-        if (file.Categories is null || file.Categories.Count == 0) throw new DatasetFormatException(jsonPath, "top level",
-            "has no \"categories\"; a detector needs at least one");
-        NoNullEntries(jsonPath, "images", file.Images);
-        NoNullEntries(jsonPath, "categories", file.Categories);
-        NoNullEntries(jsonPath, "annotations", file.Annotations);
-
-        var categories = file.Categories.OrderBy(c => c.Id).ToList();
-        var names = new Dictionary<long, string>();
-        foreach (var c in categories)
-        {
-            if (string.IsNullOrWhiteSpace(c.Name)) throw new DatasetFormatException(jsonPath, $"category id {c.Id}", "has no name");
-            if (!names.TryAdd(c.Id, c.Name)) throw new DatasetFormatException(jsonPath, $"category id {c.Id}", "appears twice");
-        }
-        var images = new Dictionary<long, (CocoImage Image, List<string> Labels, List<float> Boxes, List<bool> Crowd, List<double> Area)>();
-        foreach (var image in file.Images)
-        {
-            if (string.IsNullOrWhiteSpace(image.FileName)) throw new DatasetFormatException(jsonPath, $"image id {image.Id}", "has no file_name");
-            if (!images.TryAdd(image.Id, (image, new List<string>(), new List<float>(), new List<bool>(),
-                new List<double>()))) throw new DatasetFormatException(jsonPath, $"image id {image.Id}", "appears twice");
-        }
-        foreach (var a in file.Annotations ?? new List<CocoAnnotation>())
-        {
-            string place = $"annotation id {a.Id}";
-            if (!images.TryGetValue(a.ImageId, out var entry)) throw new DatasetFormatException(jsonPath, place,
-                $"refers to image id {a.ImageId}, which is not in \"images\"");
-            if (!names.TryGetValue(a.CategoryId, out var name)) throw new DatasetFormatException(jsonPath, place,
-                $"refers to category id {a.CategoryId}, which is not in \"categories\"");
-            if (a.Bbox is not { Length: 4 } b) throw new DatasetFormatException(jsonPath, place, "needs a bbox of 4 numbers: x, y, width, height");
-            if (!(b[2] > 0) || !(b[3] > 0) || b.Any(v => !double.IsFinite(v)))
-                throw new DatasetFormatException(jsonPath, place,
-                    $"bbox [{string.Join(", ", b.Select(v => v.ToString(CultureInfo.InvariantCulture)))}] needs finite numbers and a positive width "
-                        + $"and height (COCO boxes are x, y, width, height)");
-            if (a.IsCrowd != 0 && crowd == CrowdAnnotations.Skip)
+            if (a.Crowd && crowd == CrowdAnnotations.Skip)
                 continue;
-            if (a.Area is double given && !(given >= 0 && double.IsFinite(given)))
-                throw new DatasetFormatException(jsonPath, place,
-                    $"area {given.ToString(CultureInfo.InvariantCulture)} must be a finite number of 0 or more");
-            entry.Labels.Add(name);
+            var entry = images[a.ImageId];
+            var b = a.Bbox;
+            entry.Labels.Add(names[a.CategoryId]);
             entry.Boxes.AddRange(new[] { (float)b[0], (float)b[1], (float)(b[0] + b[2]), (float)(b[1] + b[3]) });
-            entry.Crowd.Add(a.IsCrowd != 0);
+            entry.Crowd.Add(a.Crowd);
             entry.Area.Add(a.Area ?? b[2] * b[3]);
         }
-        var records = file.Images.Select(i => images[i.Id]).Select(e => new DetectionRecord
+        var records = coco.Images.Select(i => (Image: i, Entry: images[i.Id])).Select(e => new DetectionRecord
         {
             ImagePath = e.Image.FileName!,
-            Label = e.Labels.ToArray(),
-            BoundingBoxes = e.Boxes.ToArray(),
-            IsCrowd = e.Crowd.Any(c => c) ? e.Crowd.ToArray() : Array.Empty<bool>(),
-            Area = e.Area.ToArray(),
+            Label = e.Entry.Labels.ToArray(),
+            BoundingBoxes = e.Entry.Boxes.ToArray(),
+            IsCrowd = e.Entry.Crowd.Any(c => c) ? e.Entry.Crowd.ToArray() : Array.Empty<bool>(),
+            Area = e.Entry.Area.ToArray(),
             ImageId = e.Image.Id,
         }).ToList();
-        return (records, categories.Select(c => c.Name!).ToList());
+        return (records, coco.Categories.Select(c => c.Name).ToList());
     }
 
-    private static void NoNullEntries<T>(string jsonPath, string array, List<T>? items) where T : class
+    /// <summary>
+    /// The ids a COCO results file for this annotation file must use: image ids by file name (the name without folders)
+    /// and category ids by category name, read as pycocotools reads ground truth.
+    /// </summary>
+    public static CocoIds ReadIds(string jsonPath)
     {
-        int index = items?.IndexOf(null!) ?? -1;
-        if (index >= 0)
-            throw new DatasetFormatException(jsonPath, $"\"{array}\"[{index}]", "is null; each entry must be an object");
+        var coco = CocoAnnotations.Read(jsonPath, CocoReading.Lenient);
+        var images = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var image in coco.Images.Where(i => !string.IsNullOrEmpty(i.FileName)))
+            images[Path.GetFileName(image.FileName!)] = image.Id;
+        return new CocoIds(images, coco.Categories.ToDictionary(c => c.Name, c => c.Id, StringComparer.Ordinal));
     }
 
     /// <summary>
