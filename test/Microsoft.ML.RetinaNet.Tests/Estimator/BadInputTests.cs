@@ -166,10 +166,11 @@ public sealed class BadInputTests : IDisposable
     [Fact]
     public void AnchorStridesThatMissThePyramidAreRefused()
     {
+        // a stride must divide its level's feature stride (finer strides put m × m centres in a cell); 24 does not divide 32
         var options = Tiny();
-        options.Anchors = new AnchorOptions { Strides = new[] { 4, 8, 16, 32, 64 } };
+        options.Anchors = new AnchorOptions { Strides = new[] { 8, 16, 24, 64, 128 } };
         var error = FitFails(_good, options);
-        Assert.Contains("anchors must sit on the feature cells", error.Message);
+        Assert.Contains("Strides[2] (P5) is 24; it must divide the level's feature stride 32", error.Message);
     }
 
     /// <summary>The good rows, plus a file that is not an image (row 3) and a row whose box is inverted (row 4).</summary>
