@@ -11,15 +11,15 @@ namespace Microsoft.ML.RetinaNet.Cli;
 /// The anchor study: the main job's recipe (data, epochs, schedule, pretrained ResNet-18, validation each epoch) trained
 /// with each of {torchvision's default anchors, the closest-base method's, the optimiser's at the feature strides, the
 /// optimiser's with tuned strides} for every seed — paired: one seed is one initialisation, one data order and one
-/// augmentation stream for every anchor set — and evaluated on one test split. Every finished run is appended to
-/// runs.jsonl in the output folder, so a study stopped part-way resumes where it stopped. The report gives per-class AP
+/// augmentation stream for every anchor set — and evaluated on one test split. Every finished run is appended to a JSON-lines
+/// log beside the report (docs/anchor-study.jsonl), so a study stopped part-way resumes where it stopped, on any machine. The report gives per-class AP
 /// and AP50 as mean ± sd and each tuned set's paired difference to the default with its 95 % interval.
 /// </summary>
 internal static class AnchorStudyCommand
 {
     public static System.CommandLine.Command Create()
     {
-        var output = new Option<string>("--output") { Description = "run folder (data, runs.jsonl)", DefaultValueFactory = _ => Path.Combine("runs",
+        var output = new Option<string>("--output") { Description = "run folder (generated data)", DefaultValueFactory = _ => Path.Combine("runs",
             "anchor-study") };
         var report = new Option<string>("--report")
         {
@@ -97,7 +97,8 @@ internal static class AnchorStudyCommand
             $"{settings.Test} test scenes at {size}²; anchor sets: " +
             string.Join("; ", anchorSets.Select(a => $"{a.Name} {a.Coverage.CoveredFraction:P1} covered")));
 
-        var log = new StudyLog(Path.Combine(settings.Output, "runs.jsonl"), settings.Identity);
+        // beside the report (docs/anchor-study.jsonl): committed with it, so a study resumes on another machine too
+        var log = new StudyLog(Path.ChangeExtension(settings.Report, ".jsonl"), settings.Identity);
         var runs = log.Read();
         if (runs.Count > 0)
             Console.WriteLine($"[{clock.Elapsed:hh\\:mm\\:ss}] resuming: {runs.Count} run(s) already in {log.Path}");

@@ -37,7 +37,7 @@ internal static class MLNetResNet18
     public const string PackageId = "Microsoft.ML.DnnImageFeaturizer.ResNet18";
 
     /// <summary>The package version checked against.</summary>
-    public const string PackageVersion = "0.23.1";
+    public const string PackageVersion = "0.24.0";
 
     /// <summary>ML.NET's folder name for its DNN image models (<c>DnnImageModelSelector</c>'s default <c>modelDir</c>).</summary>
     public const string DefaultModelsFolder = "DnnImageModels";

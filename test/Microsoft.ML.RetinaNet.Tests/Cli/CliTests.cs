@@ -132,7 +132,7 @@ public sealed class CliTests : IDisposable
         var first = Run(Study(1));
         Assert.True(first.ExitCode == 0, first.Error);
         Assert.Contains("no interval", first.Out); // one seed: nothing to decide with
-        // a second seed extends the study: the four runs of seed 1 come from runs.jsonl, only seed 2 trains
+        // a second seed extends the study: the four runs of seed 1 come from the log beside the report (anchor-study.jsonl), only seed 2 trains
         var second = Run(Study(2));
         Assert.True(second.ExitCode == 0, second.Error);
         Assert.Contains("resuming: 4 run(s)", second.Out);
@@ -140,6 +140,7 @@ public sealed class CliTests : IDisposable
         Assert.DoesNotContain(", seed 1: AP50 ", second.Out);
         string text = File.ReadAllText(report);
         Assert.Contains("anchor-study --output", text); // the command that made it
+        Assert.Equal(8, File.ReadAllLines(Path.ChangeExtension(report, ".jsonl")).Length); // every run, beside the report
         foreach (var set in new[] { "default", "closest base", "optimised", "optimised + strides" })
         {
             Assert.Contains($"| {set} | 2 |", text); // two runs each in the metrics table
