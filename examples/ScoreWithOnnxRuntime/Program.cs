@@ -26,7 +26,7 @@ int s = model.ImageSize;
 float scale = Math.Min((float)s / image.Width, (float)s / image.Height);
 int w = (int)(image.Width * scale), h = (int)(image.Height * scale);
 int x0 = (int)((s - image.Width * scale) / 2), y0 = (int)((s - image.Height * scale) / 2);
-using var resized = image.Resize(new SKImageInfo(w, h), SKFilterQuality.High);
+using var resized = image.Resize(new SKImageInfo(w, h), new SKSamplingOptions(SKCubicResampler.Mitchell));
 var pixels = new DenseTensor<float>(new[] { 1, 3, s, s }); // black padding
 for (int y = 0; y < h; y++)
     for (int x = 0; x < w; x++)

@@ -12,7 +12,8 @@ namespace Microsoft.ML.RetinaNet.Cli;
 /// with each of {torchvision's default anchors, the closest-base method's, the optimiser's at the feature strides, the
 /// optimiser's with tuned strides} for every seed — paired: one seed is one initialisation, one data order and one
 /// augmentation stream for every anchor set — and evaluated on one test split. Every finished run is appended to a JSON-lines
-/// log beside the report (docs/anchor-study.jsonl), so a study stopped part-way resumes where it stopped, on any machine. The report gives per-class AP
+/// log beside the report (docs/anchor-study.jsonl), so a study stopped part-way resumes where it stopped, on any machine. The report gives
+/// per-class AP
 /// and AP50 as mean ± sd and each tuned set's paired difference to the default with its 95 % interval.
 /// </summary>
 internal static class AnchorStudyCommand

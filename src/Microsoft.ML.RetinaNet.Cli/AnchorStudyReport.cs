@@ -75,7 +75,8 @@ internal sealed record StudyReport(IReadOnlyList<StudyAnchors> AnchorSets, IRead
         s.AppendLine(Invariant($"Made by `dotnet run --project src/Microsoft.ML.RetinaNet.Cli -c Release -- anchor-study{arguments}` ")
             + Invariant($"on {Started:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores; ")
             + Invariant($"this invocation took {Elapsed.TotalMinutes:F1} minutes ")
-            + Invariant($"(runs resumed from the .jsonl log beside this report are not in that time; the seconds column has every run's).")).AppendLine();
+            + Invariant($"(runs resumed from the .jsonl log beside this report are not in that time; ")
+            + Invariant($"the seconds column has every run's).")).AppendLine();
         s.AppendLine(Invariant($"Every run is the main job's recipe: {st.Train} training and {st.Validation} validation scenes ")
             + Invariant($"of {b.ImageSize}² (object scale ")
             + Invariant($"{st.ObjectScale:0.##}: a pole ≈ {9 * b.ImageSize / 640.0 * st.ObjectScale:0.#} px wide), ML.NET's ImageNet ResNet-18 ")

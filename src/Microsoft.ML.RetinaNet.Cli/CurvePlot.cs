@@ -13,10 +13,11 @@ internal static class CurvePlot
         using var canvas = new SKCanvas(bitmap);
         canvas.Clear(SKColors.White);
         using var axis = new SKPaint { Color = SKColors.Black, IsStroke = true, StrokeWidth = 1.5f };
-        using var text = new SKPaint { Color = SKColors.Black, TextSize = 13, IsAntialias = true };
+        using var text = new SKPaint { Color = SKColors.Black, IsAntialias = true };
+        using var textFont = new SKFont { Size = 13 };
         canvas.DrawRect(left, top, width - left - right, height - top - bottom, axis);
-        canvas.DrawText("epoch", width / 2f - 20, height - 12, text);
-        canvas.DrawText("mean training loss (blue), validation mAP (red) and AP50 (orange)", left, 25, text);
+        canvas.DrawText("epoch", width / 2f - 20, height - 12, textFont, text);
+        canvas.DrawText("mean training loss (blue), validation mAP (red) and AP50 (orange)", left, 25, textFont, text);
         int n = Math.Max(1, history.Count);
         double maxLoss = Math.Max(1e-6, history.Select(h => h.MeanLoss).DefaultIfEmpty(1).Max());
         float X(int epoch) => left + (n == 1 ? 0.5f : (epoch - 1f) / (n - 1)) * (width - left - right);
@@ -24,11 +25,11 @@ internal static class CurvePlot
         float YMetric(double v) => (float)(height - bottom - v * (height - top - bottom));
         for (int i = 0; i <= 4; i++)
         {
-            canvas.DrawText((maxLoss * i / 4).ToString("0.##", CultureInfo.InvariantCulture), 10, YLoss(maxLoss * i / 4) + 4, text);
-            canvas.DrawText((i / 4.0).ToString("0.##", CultureInfo.InvariantCulture), width - right + 8, YMetric(i / 4.0) + 4, text);
+            canvas.DrawText((maxLoss * i / 4).ToString("0.##", CultureInfo.InvariantCulture), 10, YLoss(maxLoss * i / 4) + 4, textFont, text);
+            canvas.DrawText((i / 4.0).ToString("0.##", CultureInfo.InvariantCulture), width - right + 8, YMetric(i / 4.0) + 4, textFont, text);
         }
         foreach (var h in history)
-            canvas.DrawText(h.Epoch.ToString(CultureInfo.InvariantCulture), X(h.Epoch) - 4, height - bottom + 16, text);
+            canvas.DrawText(h.Epoch.ToString(CultureInfo.InvariantCulture), X(h.Epoch) - 4, height - bottom + 16, textFont, text);
         void Line(Func<EpochRecord, double?> value, Func<double, float> y, SKColor colour)
         {
             using var paint = new SKPaint { Color = colour, StrokeWidth = 2.5f, IsAntialias = true, IsStroke = true };

@@ -22,7 +22,8 @@ internal sealed class DetectionPicture : IDisposable
     private readonly SKPaint _truth = new() { IsStroke = true, StrokeWidth = 1.5f, IsAntialias = true,
         PathEffect = SKPathEffect.CreateDash(new[] { 5f, 3f }, 0) };
     private readonly SKPaint _fill = new() { IsAntialias = true };
-    private readonly SKPaint _text = new() { Color = SKColors.White, TextSize = 11, IsAntialias = true };
+    private readonly SKPaint _text = new() { Color = SKColors.White, IsAntialias = true };
+    private readonly SKFont _textFont = new() { Size = 11 };
 
     public DetectionPicture(IReadOnlyList<string> classes) => _classes = classes;
 
@@ -47,7 +48,7 @@ internal sealed class DetectionPicture : IDisposable
             var rect = new SKRect(b[0], b[1], b[2], b[3]);
             canvas.DrawRect(rect, _box);
             string caption = $"{detections.Labels[i]} {detections.Scores[i]:0.00}";
-            float width = _text.MeasureText(caption) + 4, height = 13;
+            float width = _textFont.MeasureText(caption) + 4, height = 13;
             var above = new SKRect(rect.Left, rect.Top - height, rect.Left + width, rect.Top);
             var inside = new SKRect(rect.Left, rect.Top, rect.Left + width, rect.Top + height);
             var place = new[] { above, inside }.Where(c => !captions.Any(o => o.IntersectsWith(c))).Cast<SKRect?>().FirstOrDefault();
@@ -55,7 +56,7 @@ internal sealed class DetectionPicture : IDisposable
             captions.Add(p);
             _fill.Color = color;
             canvas.DrawRect(p, _fill);
-            canvas.DrawText(caption, p.Left + 2, p.Bottom - 3, _text);
+            canvas.DrawText(caption, p.Left + 2, p.Bottom - 3, _textFont, _text);
         }
         DrawLegend(canvas, truth is not null);
     }
@@ -64,7 +65,8 @@ internal sealed class DetectionPicture : IDisposable
     {
         float y = 4, x = 4;
         var lines = _classes.Select((name, i) => (name, ColorOf(i))).ToList();
-        float width = Math.Max(lines.Select(l => _text.MeasureText(l.name)).DefaultIfEmpty(0).Max(), _text.MeasureText("- - ground truth")) + 22;
+        float width = Math.Max(lines.Select(l => _textFont.MeasureText(l.name)).DefaultIfEmpty(0).Max(), _textFont.MeasureText("- - ground truth"))
+            + 22;
         float height = 14 * (lines.Count + (withTruth ? 2 : 0)) + 4;
         _fill.Color = new SKColor(0, 0, 0, 150);
         canvas.DrawRect(new SKRect(x, y, x + width, y + height), _fill);
@@ -72,13 +74,13 @@ internal sealed class DetectionPicture : IDisposable
         {
             _fill.Color = color;
             canvas.DrawRect(new SKRect(x + 4, y + 4, x + 14, y + 14), _fill);
-            canvas.DrawText(name, x + 18, y + 13, _text);
+            canvas.DrawText(name, x + 18, y + 13, _textFont, _text);
             y += 14;
         }
         if (withTruth)
         {
-            canvas.DrawText("— detection", x + 4, y + 13, _text);
-            canvas.DrawText("- - ground truth", x + 4, y + 27, _text);
+            canvas.DrawText("— detection", x + 4, y + 13, _textFont, _text);
+            canvas.DrawText("- - ground truth", x + 4, y + 27, _textFont, _text);
         }
     }
 
@@ -95,5 +97,6 @@ internal sealed class DetectionPicture : IDisposable
         _truth.Dispose();
         _fill.Dispose();
         _text.Dispose();
+        _textFont.Dispose();
     }
 }

@@ -20,18 +20,19 @@ internal static class StudyPlot
         canvas.Clear(SKColors.White);
         using var axis = new SKPaint { Color = SKColors.Black, IsStroke = true, StrokeWidth = 1.2f };
         using var grid = new SKPaint { Color = new SKColor(220, 220, 220), IsStroke = true, StrokeWidth = 1 };
-        using var text = new SKPaint { Color = SKColors.Black, TextSize = 13, IsAntialias = true };
+        using var text = new SKPaint { Color = SKColors.Black, IsAntialias = true };
+        using var textFont = new SKFont { Size = 13 };
         float plotHeight = height - top - bottom;
         float Y(double v) => (float)(height - bottom - Math.Clamp(v, 0, 1) * plotHeight);
         for (int i = 0; i <= 5; i++)
         {
             double v = i / 5.0;
             canvas.DrawLine(left, Y(v), width - right, Y(v), grid);
-            canvas.DrawText(v.ToString("0.0", CultureInfo.InvariantCulture), 22, Y(v) + 4, text);
+            canvas.DrawText(v.ToString("0.0", CultureInfo.InvariantCulture), 22, Y(v) + 4, textFont, text);
         }
         canvas.DrawLine(left, top, left, height - bottom, axis);
         canvas.DrawLine(left, height - bottom, width - right, height - bottom, axis);
-        canvas.DrawText("test AP@[.50:.95] per class and mAP, mean ± sd over seeds", left, 22, text);
+        canvas.DrawText("test AP@[.50:.95] per class and mAP, mean ± sd over seeds", left, 22, textFont, text);
 
         int bars = study.AnchorSets.Count;
         float groupWidth = (width - left - right) / (float)groups.Count;
@@ -50,7 +51,7 @@ internal static class StudyPlot
                 float cx = x + barWidth / 2;
                 canvas.DrawLine(cx, Y(mean - sd), cx, Y(mean + sd), whisker);
             }
-            canvas.DrawText(groups[g].Name, x0 + groupWidth * 0.4f - text.MeasureText(groups[g].Name) / 2, height - bottom + 18, text);
+            canvas.DrawText(groups[g].Name, x0 + groupWidth * 0.4f - textFont.MeasureText(groups[g].Name) / 2, height - bottom + 18, textFont, text);
         }
         float lx = left + 10;
         for (int a = 0; a < study.AnchorSets.Count; a++)
@@ -58,8 +59,8 @@ internal static class StudyPlot
             using var fill = new SKPaint { Color = Colours[a % Colours.Length] };
             canvas.DrawRect(lx, 34, 12, 12, fill);
             string label = study.AnchorSets[a].Name + " anchors";
-            canvas.DrawText(label, lx + 16, 45, text);
-            lx += 16 + text.MeasureText(label) + 24;
+            canvas.DrawText(label, lx + 16, 45, textFont, text);
+            lx += 16 + textFont.MeasureText(label) + 24;
         }
         using var image = SKImage.FromBitmap(bitmap);
         using var png = image.Encode(SKEncodedImageFormat.Png, 100);

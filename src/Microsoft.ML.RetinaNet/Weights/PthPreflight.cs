@@ -186,7 +186,8 @@ internal static class PthPreflight
                 case (byte)'Q': stack.Add(Persistent(Pop(), storages)); break; // BINPERSID
                 case (byte)'R': // REDUCE
                 {
-                    var args = Pop() as List<object> ?? throw new InvalidDataException("its pickle calls something with arguments that are not a tuple.");
+                    var args = Pop() as List<object> ?? throw new InvalidDataException("its pickle calls something with arguments that are not a "
+                        + "tuple.");
                     var callable = Pop() as Global ?? throw new InvalidDataException("its pickle calls something that is not a known global.");
                     stack.Add(callable.Name switch
                     {
@@ -201,7 +202,8 @@ internal static class PthPreflight
         }
     }
 
-    private static object Top(List<object> stack) => stack.Count > 0 ? stack[^1] : throw new InvalidDataException("its pickle memoises an empty stack.");
+    private static object Top(List<object> stack)
+        => stack.Count > 0 ? stack[^1] : throw new InvalidDataException("its pickle memoises an empty stack.");
 
     private static object Memo(Dictionary<long, object> memo, long key) =>
         memo.TryGetValue(key, out var value) ? value : throw new InvalidDataException($"its pickle reads memo {key}, which it never wrote.");

@@ -126,7 +126,7 @@ public class RetinaNetEstimatorTests
         string source = Path.Combine(_trained.Directory, _trained.Rows[0].ImagePath);
         string big = Path.Combine(_trained.Directory, "big-0.png");
         using (var bitmap = SKBitmap.Decode(source))
-        using (var resized = bitmap.Resize(new SKImageInfo(256, 256), SKFilterQuality.High))
+        using (var resized = bitmap.Resize(new SKImageInfo(256, 256), new SKSamplingOptions(SKCubicResampler.Mitchell)))
         using (var image = SKImage.FromBitmap(resized))
         using (var png = image.Encode(SKEncodedImageFormat.Png, 100))
         using (var file = File.Create(big))

@@ -80,7 +80,7 @@ public sealed class MLNetResNet18Tests : IClassFixture<MLNetResNet18Tests.Images
         private static float[] ReadRgb(string path)
         {
             using var decoded = SKBitmap.Decode(path);
-            using var bitmap = decoded.Width == Size && decoded.Height == Size ? decoded.Copy() : decoded.Resize(new SKImageInfo(Size, Size), SKFilterQuality.Medium);
+            using var bitmap = decoded.Width == Size && decoded.Height == Size ? decoded.Copy() : decoded.Resize(new SKImageInfo(Size, Size), new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear));
             var result = new float[3 * Size * Size];
             for (int y = 0; y < Size; y++)
             {

@@ -139,7 +139,8 @@ internal sealed class CocoAnnotations
         for (int i = 0; i < (file.Annotations?.Count ?? 0); i++)
         {
             var a = file.Annotations![i]!;
-            string place = a.Id is double annotationId ? $"annotation id {annotationId.ToString(CultureInfo.InvariantCulture)}" : $"\"annotations\"[{i}]";
+            string place = a.Id is double annotationId ? $"annotation "
+                + $"id {annotationId.ToString(CultureInfo.InvariantCulture)}" : $"\"annotations\"[{i}]";
             long imageId = Whole(jsonPath, a.ImageId, "image_id", place);
             long categoryId = Whole(jsonPath, a.CategoryId, "category_id", place);
             if (!imageIds.Contains(imageId))
@@ -155,7 +156,8 @@ internal sealed class CocoAnnotations
                     + (reading == CocoReading.Strict ? "positive width and height" : "width and height of 0 or more")
                     + " (COCO boxes are x, y, width, height)");
             if (a.Area is double given && !(given >= 0 && double.IsFinite(given)))
-                throw new DatasetFormatException(jsonPath, place, $"area {given.ToString(CultureInfo.InvariantCulture)} must be a finite number of 0 or more");
+                throw new DatasetFormatException(jsonPath, place,
+                    $"area {given.ToString(CultureInfo.InvariantCulture)} must be a finite number of 0 or more");
             annotations.Add(new CocoAnnotationEntry(place, imageId, categoryId, b, a.Area, a.IsCrowd is double crowd && crowd != 0));
         }
         return new CocoAnnotations(images, categories, annotations);
