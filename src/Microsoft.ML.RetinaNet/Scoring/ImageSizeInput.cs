@@ -1,6 +1,5 @@
 using System.ComponentModel;
 using Microsoft.ML.Data;
-using Microsoft.ML.Transforms;
 using Microsoft.ML.Transforms.Image;
 
 namespace Microsoft.ML.RetinaNet.Scoring;
