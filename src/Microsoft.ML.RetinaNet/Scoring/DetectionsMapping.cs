@@ -4,10 +4,7 @@ using Microsoft.ML.Transforms;
 
 namespace Microsoft.ML.RetinaNet.Scoring;
 
-// One of the two custom mappings of the saved scoring chain (ImageSizeMapping, DetectionsMapping). ML.NET finds them by
-// contract name when a model is loaded, after mlContext.ComponentCatalog.RegisterAssembly(typeof(RetinaNetTransformer).Assembly)
-// (RetinaNetCatalog.RegisterRetinaNet). They and their row types are public because ML.NET binds their properties by
-// reflection; they are not meant to be used directly.
+// The second custom mapping of the saved scoring chain; ImageSizeMapping.cs says how ML.NET finds them and why they are public.
 /// <summary>Cuts the ONNX graph's fixed-size outputs to the valid detections.</summary>
 [EditorBrowsable(EditorBrowsableState.Never)]
 [CustomMappingFactoryAttribute(ContractName)]
