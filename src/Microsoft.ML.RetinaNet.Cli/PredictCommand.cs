@@ -53,18 +53,25 @@ internal static class PredictCommand
                            IReadOnlyDictionary<string, List<(string Label, float[] Box)>>? truth = null)
     {
         Directory.CreateDirectory(output);
-        var results = FolderScoring.Score(modelPath, folder, unreadable, out total, out var classes);
-        using var picture = new DetectionPicture(classes);
-        foreach (var r in results)
+        DetectionPicture? picture = null;
+        try
         {
-            using var bitmap = SKBitmap.Decode(r.File);
-            var known = truth is null ? null : truth.TryGetValue(Path.GetFileName(r.File), out var boxes) ? boxes : new List<(string, float[])>();
-            picture.Draw(bitmap, r, minScore, known);
-            using var image = SKImage.FromBitmap(bitmap);
-            using var png = image.Encode(SKEncodedImageFormat.Png, 100);
-            using var file = File.Create(Path.Combine(output, Path.GetFileNameWithoutExtension(r.File) + ".png"));
-            png.SaveTo(file);
+            // drawn on the pixels the scoring decoded, as each image's detections come
+            var results = FolderScoring.Score(modelPath, folder, unreadable, out total, out _, (classes, r, bitmap) =>
+            {
+                picture ??= new DetectionPicture(classes);
+                var known = truth is null ? null : truth.TryGetValue(Path.GetFileName(r.File), out var boxes) ? boxes : new List<(string, float[])>();
+                picture.Draw(bitmap, r, minScore, known);
+                using var image = SKImage.FromBitmap(bitmap);
+                using var png = image.Encode(SKEncodedImageFormat.Png, 100);
+                using var file = File.Create(Path.Combine(output, Path.GetFileNameWithoutExtension(r.File) + ".png"));
+                png.SaveTo(file);
+            });
+            return results.Count;
         }
-        return results.Count;
+        finally
+        {
+            picture?.Dispose();
+        }
     }
 }

@@ -29,7 +29,8 @@ internal sealed class UnreadableImages
         return readable;
     }
 
-    private void Report(string file, string problem)
+    /// <summary>Records and names on stderr a file that cannot be used.</summary>
+    public void Report(string file, string problem)
     {
         _found.Add((file, problem));
         Console.Error.WriteLine($"warning: skipped {file}: {problem}");

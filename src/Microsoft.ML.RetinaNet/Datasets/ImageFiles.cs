@@ -22,27 +22,48 @@ public static class ImageFiles
     /// </summary>
     public static string? Problem(string path)
     {
+        using var bitmap = Decode(path, out string? problem);
+        return problem;
+    }
+
+    /// <summary>
+    /// The image at <paramref name="path"/> decoded whole (BGRA, unpremultiplied: the pixels ML.NET's <c>LoadImages</c>
+    /// gives), or null with <paramref name="problem"/> saying why it cannot be used, as <see cref="Problem"/> says it. One
+    /// decode serves both the check and the use.
+    /// </summary>
+    public static SkiaSharp.SKBitmap? Decode(string path, out string? problem)
+    {
         var file = new FileInfo(path);
         if (!file.Exists)
-            return "the file does not exist";
+            return Fail("the file does not exist", out problem);
         if (file.Length == 0)
-            return "the file is empty (0 bytes)";
+            return Fail("the file is empty (0 bytes)", out problem);
         using var codec = SkiaSharp.SKCodec.Create(path, out SkiaSharp.SKCodecResult opened);
         if (codec is null)
-            return opened == SkiaSharp.SKCodecResult.Unimplemented
+            return Fail(opened == SkiaSharp.SKCodecResult.Unimplemented
                 ? $"not an image: no decoder recognises its contents ({file.Length} bytes)"
-                : $"not an image the decoder can read ({opened}; {file.Length} bytes)";
-        var info = new SkiaSharp.SKImageInfo(codec.Info.Width, codec.Info.Height, SkiaSharp.SKColorType.Rgba8888, SkiaSharp.SKAlphaType.Premul);
+                : $"not an image the decoder can read ({opened}; {file.Length} bytes)", out problem);
+        var info = new SkiaSharp.SKImageInfo(codec.Info.Width, codec.Info.Height, SkiaSharp.SKColorType.Bgra8888, SkiaSharp.SKAlphaType.Unpremul);
         if (info.Width <= 0 || info.Height <= 0)
-            return $"the image has no pixels ({info.Width}×{info.Height})";
-        using var bitmap = new SkiaSharp.SKBitmap(info);
+            return Fail($"the image has no pixels ({info.Width}×{info.Height})", out problem);
+        var bitmap = new SkiaSharp.SKBitmap(info);
         var decoded = codec.GetPixels(info, bitmap.GetPixels());
-        return decoded switch
+        problem = decoded switch
         {
             SkiaSharp.SKCodecResult.Success => null,
             SkiaSharp.SKCodecResult.IncompleteInput
                 => $"truncated: the decoder ran out of data before the last row (IncompleteInput; {file.Length} bytes)",
             _ => $"the decoder failed ({decoded})",
         };
+        if (problem is null)
+            return bitmap;
+        bitmap.Dispose();
+        return null;
+    }
+
+    private static SkiaSharp.SKBitmap? Fail(string why, out string? problem)
+    {
+        problem = why;
+        return null;
     }
 }
