@@ -52,17 +52,8 @@ public sealed class AnchorOptions
     /// All anchors on a <paramref name="canvasSize"/>² input (centres × shapes over the five levels): 49 104 at 512² with the
     /// defaults; the cost a finer stride adds to every step's matching, loss and post-processing.
     /// </summary>
-    public long AnchorCount(int canvasSize)
-    {
-        long total = 0, side = canvasSize;
-        for (int halvings = 1, level = -2; halvings <= 7; halvings++, level++)
-        {
-            side = (side + 1) / 2;
-            if (level >= 0)
-                total += side * side * LevelAnchorsPerLocation(level);
-        }
-        return total;
-    }
+    public long AnchorCount(int canvasSize) =>
+        Modeling.NetworkConfig.LevelSizes(canvasSize, canvasSize).Select((s, level) => s.Height * s.Width * LevelAnchorsPerLocation(level)).Sum();
 
     /// <summary>Anchors per feature location at <paramref name="level"/>: centres per cell × shapes.</summary>
     internal int LevelAnchorsPerLocation(int level) => CentresPerCellAxis(level) * CentresPerCellAxis(level) * AnchorsPerLocation;

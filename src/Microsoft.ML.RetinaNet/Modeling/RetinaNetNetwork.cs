@@ -25,7 +25,7 @@ internal sealed record NetworkConfig(int NumClasses, int Depth = 50, RetinaNetVe
         int[]? stageBlocks = null)
     {
         var levels = Enumerable.Range(0, AnchorOptions.LevelCount).Select(anchors.LevelAnchorsPerLocation).ToArray();
-        int head = levels.Max();
+        int head = anchors.HeadAnchorsPerLocation;
         return new NetworkConfig(numClasses, depth, version, norm, head, stageBlocks, levels.All(a => a == head) ? null : levels);
     }
 
@@ -38,7 +38,7 @@ internal sealed record NetworkConfig(int NumClasses, int Depth = 50, RetinaNetVe
     public const long FpnChannels = 256;
 
     /// <summary>Strides of P3–P7 relative to the input.</summary>
-    public static readonly int[] PyramidStrides = { 8, 16, 32, 64, 128 };
+    public static readonly int[] PyramidStrides = AnchorOptions.FeatureStrides.ToArray();
 
     /// <summary>
     /// Height and width of P3–P7 for an input of <paramref name="height"/> × <paramref name="width"/>: every stride-2
